@@ -1,0 +1,558 @@
+// Decoder of the External Term Format. Every byte is untrusted: each read is bounds-checked, a claimed length is
+// checked against the bytes that remain before anything is allocated for it, nesting is bounded, and compressed
+// terms are inflated only up to a limit. Failures are DecodeErrors with the offset of the offending byte.
+
+import { inflateSync } from "node:zlib";
+import { DecodeError, type DecodeErrorReason } from "./errors.js";
+import * as T from "./tags.js";
+import {
+  Atom,
+  BitBinary,
+  ExportFun,
+  Float,
+  Fun,
+  ImproperList,
+  LocalTerm,
+  Pid,
+  Port,
+  Reference,
+  Tuple,
+  internForDecode,
+  type Term,
+} from "./types.js";
+
+/** Options of {@link decode} and {@link decodeTerm}. */
+export interface DecodeOptions {
+  /** Deepest nesting of tuples, lists, maps and funs accepted (default 1000). */
+  maxDepth?: number;
+  /** Largest uncompressed size a compressed term may claim, in bytes (default 256 MiB). */
+  maxInflatedSize?: number;
+  /** Copy binaries out of the input instead of returning views into it (default false: views, no copy). */
+  copyBinaries?: boolean;
+  /** Decode floats to plain numbers instead of {@link Float}; lossy (1.0 re-encodes as the integer 1). */
+  floatsAsNumbers?: boolean;
+  /** Atoms of the distribution header's atom cache, indexed as ATOM_CACHE_REF refers to them. */
+  atomCache?: ReadonlyArray<Atom | undefined>;
+}
+
+const DEFAULT_MAX_DEPTH = 1000;
+const DEFAULT_MAX_INFLATED = 256 * 1024 * 1024;
+
+// Decoder state lives in module variables: decoding never re-enters user code, and this is measurably faster than
+// passing a state object. decodeCompressed saves and restores it around the inner term.
+let buf: Buffer = Buffer.alloc(0);
+let pos = 0;
+let end = 0;
+let maxDepth = DEFAULT_MAX_DEPTH;
+let maxInflated = DEFAULT_MAX_INFLATED;
+let copyBinaries = false;
+let floatsAsNumbers = false;
+let atomCache: ReadonlyArray<Atom | undefined> | undefined;
+
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function fail(reason: DecodeErrorReason, offset: number, detail: string, cause?: unknown): never {
+  throw new DecodeError(reason, offset, detail, cause === undefined ? undefined : { cause });
+}
+
+function need(n: number): void {
+  if (end - pos < n) fail("truncated", pos, `needs ${n} more byte(s) but only ${end - pos} remain`);
+}
+
+function u16(): number {
+  return (buf[pos++] << 8) | buf[pos++];
+}
+
+function u32(): number {
+  return ((buf[pos++] << 24) | (buf[pos++] << 16) | (buf[pos++] << 8) | buf[pos++]) >>> 0;
+}
+
+function i32(): number {
+  return (buf[pos++] << 24) | (buf[pos++] << 16) | (buf[pos++] << 8) | buf[pos++];
+}
+
+function toInput(input: Uint8Array): Buffer {
+  if (Buffer.isBuffer(input)) return input;
+  if (!(input instanceof Uint8Array)) throw new TypeError("decode expects a Buffer or Uint8Array");
+  return Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+}
+
+function setup(input: Uint8Array, offset: number, options: DecodeOptions | undefined): void {
+  buf = toInput(input);
+  pos = offset;
+  end = buf.length;
+  maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH;
+  maxInflated = options?.maxInflatedSize ?? DEFAULT_MAX_INFLATED;
+  copyBinaries = options?.copyBinaries ?? false;
+  floatsAsNumbers = options?.floatsAsNumbers ?? false;
+  atomCache = options?.atomCache;
+}
+
+function release(): void {
+  // Do not keep the caller's input (possibly large) reachable after decoding.
+  buf = EMPTY;
+  atomCache = undefined;
+}
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Decodes one term in the External Term Format. The input must start with the version byte 131 and hold exactly
+ * one term. Throws {@link DecodeError} for anything else.
+ */
+export function decode(input: Uint8Array, options?: DecodeOptions): Term {
+  setup(input, 0, options);
+  try {
+    if (end === 0) fail("truncated", 0, "the input is empty");
+    if (buf[0] !== T.VERSION) fail("bad_version", 0, `expected version byte 131, found ${buf[0]}`);
+    pos = 1;
+    const term = pos < end && buf[pos] === T.COMPRESSED ? decodeCompressed(0) : readTerm(0);
+    if (pos !== end) fail("trailing_bytes", pos, `${end - pos} byte(s) after the end of the term`);
+    return term;
+  } catch (err) {
+    throw stackOverflowAsDecodeError(err);
+  } finally {
+    release();
+  }
+}
+
+/** The JS stack can run out before maxDepth when decode is called from deep inside other code: same error. */
+function stackOverflowAsDecodeError(err: unknown): unknown {
+  if (err instanceof RangeError && /call stack/i.test(err.message)) {
+    return new DecodeError("too_deep", pos, "terms nest deeper than the JavaScript stack allows", { cause: err });
+  }
+  return err;
+}
+
+/**
+ * Decodes one term without a version byte, starting at `offset`, as the distribution protocol sends control
+ * messages after a distribution header. Returns the term and the offset just past it.
+ */
+export function decodeTerm(input: Uint8Array, offset: number, options?: DecodeOptions): { term: Term; offset: number } {
+  setup(input, offset, options);
+  try {
+    const term = readTerm(0);
+    return { term, offset: pos };
+  } catch (err) {
+    throw stackOverflowAsDecodeError(err);
+  } finally {
+    release();
+  }
+}
+
+function decodeCompressed(depth: number): Term {
+  const start = pos;
+  pos++;
+  need(4);
+  const size = u32();
+  if (size > maxInflated) {
+    fail("too_large", start, `compressed term claims ${size} bytes, more than maxInflatedSize (${maxInflated})`);
+  }
+  let inflated: Buffer;
+  try {
+    inflated = inflateSync(buf.subarray(pos, end), { maxOutputLength: Math.max(size, 1) });
+  } catch (err) {
+    return fail("bad_compression", pos, `the zlib data does not inflate to ${size} bytes`, err);
+  }
+  if (inflated.length !== size) {
+    fail("bad_compression", pos, `the zlib data inflates to ${inflated.length} bytes, not the claimed ${size}`);
+  }
+  const outer = { buf, pos, end };
+  buf = inflated;
+  pos = 0;
+  end = inflated.length;
+  let term: Term;
+  try {
+    term = readTerm(depth);
+    if (pos !== end) fail("trailing_bytes", pos, `${end - pos} byte(s) after the end of the compressed term`);
+  } catch (err) {
+    if (err instanceof DecodeError) {
+      // Offsets inside the inflated data mean little to the caller: report them relative to it, say so.
+      throw new DecodeError(err.reason, outer.pos, `inside the compressed term, at inflated byte ${err.offset}: ${err.detail}`);
+    }
+    throw err;
+  }
+  buf = outer.buf;
+  pos = outer.end;
+  end = outer.end;
+  return term;
+}
+
+function readString(start: number, length: number, latin1: boolean): string {
+  if (length < 32) {
+    let s = "";
+    for (let i = start; i < start + length; i++) {
+      const c = buf[i];
+      if (c >= 0x80 && !latin1) return buf.toString("utf8", start, start + length);
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return buf.toString(latin1 ? "latin1" : "utf8", start, start + length);
+}
+
+function atomValue(name: string): Atom | boolean {
+  if (name === "true") return true;
+  if (name === "false") return false;
+  return internForDecode(name);
+}
+
+/** Reads an atom where the format requires one (node names, fun modules); never turns it into a boolean. */
+function readAtom(): Atom {
+  const start = pos;
+  need(1);
+  const tag = buf[pos++];
+  let length: number;
+  let latin1 = false;
+  switch (tag) {
+    case T.SMALL_ATOM_UTF8:
+      need(1);
+      length = buf[pos++];
+      break;
+    case T.ATOM_UTF8:
+      need(2);
+      length = u16();
+      break;
+    case T.SMALL_ATOM:
+      need(1);
+      length = buf[pos++];
+      latin1 = true;
+      break;
+    case T.ATOM:
+      need(2);
+      length = u16();
+      latin1 = true;
+      break;
+    case T.ATOM_CACHE_REF:
+      return cachedAtom(start);
+    default:
+      return fail("bad_tag", start, `expected an atom, found tag ${tag}`);
+  }
+  need(length);
+  const name = readString(pos, length, latin1);
+  pos += length;
+  return internForDecode(name);
+}
+
+function cachedAtom(start: number): Atom {
+  need(1);
+  const index = buf[pos++];
+  const cached = atomCache?.[index];
+  if (cached === undefined) fail("atom_cache", start, `atom cache reference ${index} has no entry`);
+  return cached;
+}
+
+/** Reads an integer where the format requires SMALL_INTEGER or INTEGER (fun fields). */
+function readSmallInteger(): number {
+  const start = pos;
+  need(1);
+  const tag = buf[pos++];
+  if (tag === T.SMALL_INTEGER) {
+    need(1);
+    return buf[pos++];
+  }
+  if (tag === T.INTEGER) {
+    need(4);
+    return i32();
+  }
+  return fail("bad_tag", start, `expected an integer, found tag ${tag}`);
+}
+
+function readPid(): Pid {
+  const start = pos;
+  need(1);
+  const tag = buf[pos++];
+  if (tag !== T.NEW_PID && tag !== T.PID) fail("bad_tag", start, `expected a pid, found tag ${tag}`);
+  return pidBody(tag);
+}
+
+function pidBody(tag: number): Pid {
+  const node = readAtom();
+  if (tag === T.NEW_PID) {
+    need(12);
+    return new Pid(node, u32(), u32(), u32());
+  }
+  need(9);
+  return new Pid(node, u32(), u32(), buf[pos++]);
+}
+
+function bigBody(length: number, start: number): number | bigint {
+  need(1 + length);
+  const sign = buf[pos++];
+  if (sign > 1) fail("bad_value", start, `bignum sign byte must be 0 or 1, found ${sign}`);
+  const digits = pos;
+  pos += length;
+  if (length <= 6) {
+    let value = 0;
+    for (let i = length - 1; i >= 0; i--) value = value * 256 + buf[digits + i];
+    return sign === 0 ? value : -value || 0;
+  }
+  // Little-endian digits to a hex string, most significant first: linear time for any length.
+  let hex = "";
+  for (let i = length - 1; i >= 0; i--) hex += HEX[buf[digits + i]];
+  let big = BigInt("0x" + hex);
+  if (sign === 1) big = -big;
+  return big >= MIN_SAFE && big <= MAX_SAFE ? Number(big) : big;
+}
+
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+function binaryAt(start: number, length: number): Buffer {
+  const view = buf.subarray(start, start + length);
+  return copyBinaries ? Buffer.from(view) : view;
+}
+
+function float64(): number {
+  if (littleEndian) {
+    for (let i = 7; i >= 0; i--) f64Bytes[i] = buf[pos++];
+  } else {
+    for (let i = 0; i < 8; i++) f64Bytes[i] = buf[pos++];
+  }
+  return f64[0];
+}
+
+function floatValue(value: number, start: number): Float | number {
+  if (!Number.isFinite(value)) fail("bad_value", start, "floats must be finite (no NaN or infinity)");
+  return floatsAsNumbers ? value : new Float(value);
+}
+
+function readTerm(depth: number): Term {
+  if (pos >= end) fail("truncated", pos, "expected a term but the input ended");
+  // Only the commonest tags are decoded here; each of the rest has its own function, which keeps this frame
+  // small (deep terms recurse through it) and the hot path short.
+  switch (buf[pos++]) {
+    case T.SMALL_INTEGER:
+      need(1);
+      return buf[pos++];
+    case T.INTEGER:
+      need(4);
+      return i32();
+    case T.SMALL_ATOM_UTF8:
+      return readSmallAtomUtf8();
+    case T.SMALL_TUPLE:
+      need(1);
+      return readTupleElements(buf[pos++], depth, pos - 2);
+    case T.NIL:
+      return [];
+    case T.LIST:
+      return readList(depth, pos - 1);
+    case T.BINARY:
+      return readBinary();
+    case T.MAP:
+      return readMap(depth, pos - 1);
+    default:
+      return readOther(buf[pos - 1], depth, pos - 1);
+  }
+}
+
+function readSmallAtomUtf8(): Atom | boolean {
+  need(1);
+  const length = buf[pos++];
+  need(length);
+  const name = readString(pos, length, false);
+  pos += length;
+  return atomValue(name);
+}
+
+function readTupleElements(arity: number, depth: number, start: number): Tuple {
+  need(arity); // every element takes at least one byte
+  if (depth >= maxDepth) tooDeep(start);
+  const elements = new Array<Term>(arity);
+  for (let i = 0; i < arity; i++) elements[i] = readTerm(depth + 1);
+  return new Tuple(elements);
+}
+
+function tooDeep(start: number): never {
+  return fail("too_deep", start, `terms nest deeper than maxDepth (${maxDepth})`);
+}
+
+function readBinary(): Buffer {
+  need(4);
+  const length = u32();
+  need(length);
+  const data = binaryAt(pos, length);
+  pos += length;
+  return data;
+}
+
+function readMap(depth: number, start: number): Map<Term, Term> {
+  need(4);
+  const arity = u32();
+  if (arity > (end - pos) / 2) fail("truncated", pos, `map claims ${arity} pairs but only ${end - pos} bytes remain`);
+  if (depth >= maxDepth) tooDeep(start);
+  const map = new Map<Term, Term>();
+  for (let i = 0; i < arity; i++) {
+    const key = readTerm(depth + 1);
+    map.set(key, readTerm(depth + 1));
+  }
+  return map;
+}
+
+function readOther(tag: number, depth: number, start: number): Term {
+  switch (tag) {
+    case T.ATOM_UTF8:
+    case T.ATOM:
+    case T.SMALL_ATOM: {
+      pos--;
+      const value = readAtom();
+      return value.name === "true" ? true : value.name === "false" ? false : value;
+    }
+    case T.ATOM_CACHE_REF: {
+      const cached = cachedAtom(start);
+      return cached.name === "true" ? true : cached.name === "false" ? false : cached;
+    }
+    case T.LARGE_TUPLE:
+      need(4);
+      return readTupleElements(u32(), depth, start);
+    case T.STRING: {
+      need(2);
+      const length = u16();
+      need(length);
+      const chars = new Array<number>(length);
+      for (let i = 0; i < length; i++) chars[i] = buf[pos + i];
+      pos += length;
+      return chars;
+    }
+    case T.NEW_FLOAT:
+      need(8);
+      return floatValue(float64(), start);
+    case T.FLOAT: {
+      need(31);
+      const text = buf.toString("latin1", pos, pos + 31);
+      pos += 31;
+      const nul = text.indexOf("\0");
+      const digits = (nul === -1 ? text : text.slice(0, nul)).trim();
+      if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(digits)) {
+        fail("bad_value", start, "FLOAT_EXT does not hold a decimal float");
+      }
+      return floatValue(Number(digits), start);
+    }
+    case T.SMALL_BIG:
+      need(1);
+      return bigBody(buf[pos++], start);
+    case T.LARGE_BIG:
+      need(4);
+      return bigBody(u32(), start);
+    case T.NEW_PID:
+    case T.PID:
+      return pidBody(tag);
+    case T.NEWER_REFERENCE:
+    case T.NEW_REFERENCE: {
+      need(2);
+      const count = u16();
+      if (count < 1 || count > 5) fail("bad_value", start, `a reference has 1 to 5 id words, not ${count}`);
+      const node = readAtom();
+      let creation: number;
+      if (tag === T.NEWER_REFERENCE) {
+        need(4);
+        creation = u32();
+      } else {
+        need(1);
+        creation = buf[pos++];
+      }
+      need(4 * count);
+      const ids = new Array<number>(count);
+      for (let i = 0; i < count; i++) ids[i] = u32();
+      return new Reference(node, creation, ids);
+    }
+    case T.REFERENCE: {
+      const node = readAtom();
+      need(5);
+      const id = u32();
+      return new Reference(node, buf[pos++], [id]);
+    }
+    case T.NEW_PORT: {
+      const node = readAtom();
+      need(8);
+      return new Port(node, u32(), u32());
+    }
+    case T.V4_PORT: {
+      const node = readAtom();
+      need(12);
+      const high = u32();
+      const low = u32();
+      const id = high < 0x200000 ? high * 0x100000000 + low : (BigInt(high) << 32n) | BigInt(low);
+      return new Port(node, id, u32());
+    }
+    case T.PORT: {
+      const node = readAtom();
+      need(5);
+      return new Port(node, u32(), buf[pos++]);
+    }
+    case T.BIT_BINARY: {
+      need(5);
+      const length = u32();
+      const bits = buf[pos++];
+      if (length === 0 ? bits !== 0 : bits < 1 || bits > 8) {
+        fail("bad_value", start, `a bitstring's last byte holds 1 to 8 bits, not ${bits}`);
+      }
+      need(length);
+      const data = binaryAt(pos, length);
+      pos += length;
+      return bits === 8 || length === 0 ? data : new BitBinary(data, bits);
+    }
+    case T.NEW_FUN:
+      return readFun(depth, start);
+    case T.EXPORT: {
+      const module = readAtom();
+      const name = readAtom();
+      const arityStart = pos;
+      need(2);
+      if (buf[pos] !== T.SMALL_INTEGER) fail("bad_tag", arityStart, "an export fun's arity must be a SMALL_INTEGER");
+      pos++;
+      return new ExportFun(module, name, buf[pos++]);
+    }
+    case T.LOCAL: {
+      const bytes = copyBinaries ? Buffer.from(buf.subarray(start, end)) : buf.subarray(start, end);
+      pos = end;
+      return new LocalTerm(bytes);
+    }
+    case T.COMPRESSED:
+      return fail("bad_tag", start, "a compressed term (tag 80) may only follow the version byte");
+    default:
+      return fail("bad_tag", start, `unknown tag ${tag}`);
+  }
+}
+
+function readList(depth: number, start: number): Term[] | ImproperList {
+  need(4);
+  const length = u32();
+  need(length + 1); // each element takes at least one byte, and so does the tail
+  if (depth >= maxDepth) tooDeep(start);
+  const elements = new Array<Term>(length);
+  for (let i = 0; i < length; i++) elements[i] = readTerm(depth + 1);
+  if (buf[pos] === T.NIL) {
+    pos++;
+    return elements;
+  }
+  const tail = readTerm(depth + 1);
+  // A list tail that is itself a list only continues the list; BEAM never sends this, but it is well-formed.
+  if (Array.isArray(tail)) return elements.concat(tail);
+  if (tail instanceof ImproperList) return new ImproperList(elements.concat(tail.elements), tail.tail);
+  return new ImproperList(elements, tail);
+}
+
+function readFun(depth: number, start: number): Fun {
+  need(4 + 1 + 16 + 4 + 4);
+  const size = u32();
+  const arity = buf[pos++];
+  const uniq = binaryAt(pos, 16);
+  pos += 16;
+  const index = u32();
+  const numFree = u32();
+  if (numFree > end - pos) fail("truncated", pos, `fun claims ${numFree} free variables but only ${end - pos} bytes remain`);
+  if (depth >= maxDepth) tooDeep(start);
+  const module = readAtom();
+  const oldIndex = readSmallInteger();
+  const oldUniq = readSmallInteger();
+  const pid = readPid();
+  const freeVars = new Array<Term>(numFree);
+  for (let i = 0; i < numFree; i++) freeVars[i] = readTerm(depth + 1);
+  if (pos - start - 1 !== size) {
+    fail("bad_value", start, `NEW_FUN_EXT claims ${size} bytes but its fields take ${pos - start - 1}`);
+  }
+  return new Fun(arity, uniq, index, module, oldIndex, oldUniq, pid, freeVars);
+}

@@ -1,0 +1,573 @@
+// Encoder of the External Term Format. Terms are written into one growing scratch buffer owned by this module;
+// the result is copied out (small terms) or handed over whole (large ones), so a term costs one allocation.
+
+import { deflateSync } from "node:zlib";
+import { EncodeError } from "./errors.js";
+import * as T from "./tags.js";
+import {
+  Atom,
+  BitBinary,
+  ExportFun,
+  Float,
+  Fun,
+  ImproperList,
+  LocalTerm,
+  Pid,
+  Port,
+  Reference,
+  Tuple,
+  atom,
+  type Encodable,
+} from "./types.js";
+
+/** Options of {@link encode}. */
+export interface EncodeOptions {
+  /**
+   * Compress with zlib (tag 80) as `term_to_binary(T, [compressed])` does: `true` for level 6, or a level 0-9.
+   * As in BEAM, the uncompressed form is returned when compressing does not make the term smaller.
+   */
+  compressed?: boolean | number;
+}
+
+/** Deepest nesting the encoder follows (a cyclic structure would otherwise overflow the stack). */
+export const MAX_ENCODE_DEPTH = 10_000;
+
+function isStackOverflow(err: unknown): boolean {
+  return err instanceof RangeError && /call stack/i.test(err.message);
+}
+
+function encodeFailure(term: Encodable, err: unknown): unknown {
+  pos = 0;
+  if (isStackOverflow(err)) return new EncodeError("", "nested deeper than the JavaScript stack allows (a cycle?)");
+  return err instanceof EncodeError ? withPath(term, err) : err;
+}
+
+const INITIAL_SIZE = 64 * 1024;
+let out = Buffer.allocUnsafe(INITIAL_SIZE);
+let pos = 0;
+
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function grow(needed: number): void {
+  const size = Math.max(out.length * 2, pos + needed);
+  const bigger = Buffer.allocUnsafe(size);
+  out.copy(bigger, 0, 0, pos);
+  out = bigger;
+}
+
+function ensure(needed: number): void {
+  if (pos + needed > out.length) grow(needed);
+}
+
+function u16At(at: number, value: number): void {
+  out[at] = value >>> 8;
+  out[at + 1] = value;
+}
+
+function u32At(at: number, value: number): void {
+  out[at] = value >>> 24;
+  out[at + 1] = value >>> 16;
+  out[at + 2] = value >>> 8;
+  out[at + 3] = value;
+}
+
+/** Takes the bytes written since `from` out of the scratch buffer. */
+function takeOutput(from: number): Buffer {
+  const length = pos - from;
+  if (from === 0 && length > out.length >>> 1 && length > INITIAL_SIZE) {
+    // Most of a big scratch buffer is this term: hand it over rather than copy it, and start a new scratch.
+    const result = out.subarray(0, length);
+    out = Buffer.allocUnsafe(INITIAL_SIZE);
+    return result;
+  }
+  const result = Buffer.allocUnsafe(length);
+  out.copy(result, 0, from, pos);
+  return result;
+}
+
+/**
+ * Encodes a term in the External Term Format, with the version byte 131 first. Throws {@link EncodeError} for a
+ * value that has no Erlang form (undefined, null, NaN, a symbol, a function, a class instance it does not know).
+ */
+export function encode(term: Encodable, options?: EncodeOptions): Buffer {
+  pos = 0;
+  try {
+    out[pos++] = T.VERSION;
+    writeTerm(term, 0);
+  } catch (err) {
+    throw encodeFailure(term, err);
+  }
+  const plain = takeOutput(0);
+  pos = 0;
+  return options?.compressed ? compress(plain, options.compressed) : plain;
+}
+
+/**
+ * Encodes `term` without the version byte, as the distribution protocol sends terms after a distribution header.
+ */
+export function encodeBody(term: Encodable): Buffer {
+  pos = 0;
+  try {
+    writeTerm(term, 0);
+  } catch (err) {
+    throw encodeFailure(term, err);
+  }
+  const body = takeOutput(0);
+  pos = 0;
+  return body;
+}
+
+function compress(plain: Buffer, setting: boolean | number): Buffer {
+  const level = setting === true ? 6 : Number(setting);
+  if (!Number.isInteger(level) || level < 0 || level > 9) {
+    throw new RangeError(`compressed must be true or a zlib level from 0 to 9, not ${setting}`);
+  }
+  const body = plain.subarray(1);
+  const packed = deflateSync(body, { level });
+  if (packed.length + 5 >= body.length) return plain;
+  const result = Buffer.allocUnsafe(6 + packed.length);
+  result[0] = T.VERSION;
+  result[1] = T.COMPRESSED;
+  result.writeUInt32BE(body.length, 2);
+  packed.copy(result, 6);
+  return result;
+}
+
+function writeTerm(term: Encodable, depth: number): void {
+  switch (typeof term) {
+    case "number":
+      return writeNumber(term);
+    case "string":
+      return writeString(term);
+    case "boolean":
+      return writeAtom(term ? TRUE : FALSE);
+    case "bigint":
+      return writeBigInt(term);
+    case "object":
+      if (term === null) throw new EncodeError("", "null has no Erlang form; use atom('undefined') or atom('nil')");
+      if (depth > MAX_ENCODE_DEPTH) throw new EncodeError("", `nested deeper than ${MAX_ENCODE_DEPTH} (a cycle?)`);
+      return writeObject(term, depth);
+    default:
+      throw new EncodeError("", `a ${typeof term} has no Erlang form`);
+  }
+}
+
+const TRUE = atom("true");
+const FALSE = atom("false");
+
+function writeObject(term: object, depth: number): void {
+  const ctor = term.constructor;
+  if (ctor === Atom) return writeAtom(term as Atom);
+  if (ctor === Tuple) return writeTuple((term as Tuple).elements, depth);
+  if (ctor === Array) return writeList(term as Encodable[], depth);
+  if (term instanceof Uint8Array) return writeBinary(term);
+  if (ctor === Float) return writeFloat((term as Float).value);
+  if (term instanceof Map) return writeMap(term as ReadonlyMap<Encodable, Encodable>, depth);
+  if (ctor === Pid) return writePid(term as Pid);
+  if (ctor === Reference) return writeReference(term as Reference);
+  if (ctor === Port) return writePort(term as Port);
+  if (ctor === ImproperList) return writeImproperList(term as ImproperList, depth);
+  if (ctor === BitBinary) return writeBitBinary(term as BitBinary);
+  if (ctor === Fun) return writeFun(term as Fun, depth);
+  if (ctor === ExportFun) return writeExport(term as ExportFun);
+  if (ctor === LocalTerm) return writeRaw((term as LocalTerm).bytes);
+  if (ctor === Object || ctor === undefined) return writeObjectMap(term as Record<string, Encodable>, depth);
+  // Subclasses of the term classes, and arrays from other realms.
+  if (term instanceof Atom) return writeAtom(term);
+  if (term instanceof Tuple) return writeTuple(term.elements, depth);
+  if (Array.isArray(term)) return writeList(term as Encodable[], depth);
+  throw new EncodeError("", `a ${ctor?.name ?? "object"} instance has no Erlang form`);
+}
+
+function writeNumber(value: number): void {
+  if (Number.isInteger(value)) {
+    if (value >= 0 && value <= 255) {
+      ensure(2);
+      out[pos++] = T.SMALL_INTEGER;
+      out[pos++] = value;
+      return;
+    }
+    if (value >= -0x80000000 && value <= 0x7fffffff) {
+      ensure(5);
+      out[pos++] = T.INTEGER;
+      u32At(pos, value);
+      pos += 4;
+      return;
+    }
+    if (Number.isSafeInteger(value)) {
+      ensure(10);
+      out[pos++] = T.SMALL_BIG;
+      const lengthAt = pos++;
+      out[pos++] = value < 0 ? 1 : 0;
+      let rest = Math.abs(value);
+      let length = 0;
+      while (rest > 0) {
+        out[pos++] = rest % 256;
+        rest = Math.floor(rest / 256);
+        length++;
+      }
+      out[lengthAt] = length;
+      return;
+    }
+    return writeBigInt(BigInt(value));
+  }
+  if (!Number.isFinite(value)) throw new EncodeError("", `${value} has no Erlang form (floats are finite)`);
+  writeFloat(value);
+}
+
+function writeFloat(value: number): void {
+  ensure(9);
+  out[pos++] = T.NEW_FLOAT;
+  f64[0] = value;
+  if (littleEndian) {
+    for (let i = 7; i >= 0; i--) out[pos++] = f64Bytes[i];
+  } else {
+    for (let i = 0; i < 8; i++) out[pos++] = f64Bytes[i];
+  }
+}
+
+function writeBigInt(value: bigint): void {
+  if (value >= -0x80000000n && value <= 0x7fffffffn) return writeNumber(Number(value));
+  const negative = value < 0n;
+  let hex = (negative ? -value : value).toString(16);
+  if (hex.length & 1) hex = "0" + hex;
+  const length = hex.length >>> 1;
+  if (length > 0xffffffff) throw new EncodeError("", "integer too large for LARGE_BIG_EXT");
+  ensure(length + 6);
+  if (length <= 255) {
+    out[pos++] = T.SMALL_BIG;
+    out[pos++] = length;
+  } else {
+    out[pos++] = T.LARGE_BIG;
+    u32At(pos, length);
+    pos += 4;
+  }
+  out[pos++] = negative ? 1 : 0;
+  // Digits are little-endian: the last hex pair is the least significant byte.
+  for (let i = hex.length - 2; i >= 0; i -= 2) out[pos++] = parseInt(hex.substr(i, 2), 16);
+}
+
+// Each atom's encoding is computed once and kept on the (immutable) Atom.
+const encodedAtoms = new WeakMap<Atom, Uint8Array>();
+
+function atomBytes(value: Atom): Uint8Array {
+  let bytes = encodedAtoms.get(value);
+  if (bytes === undefined) {
+    const name = Buffer.from(value.name, "utf8");
+    let chars = 0;
+    for (const _ of value.name) chars++;
+    if (chars > 255) throw new EncodeError("", `atom '${value.name.slice(0, 40)}...' is longer than 255 characters`);
+    if (name.length <= 255) {
+      bytes = new Uint8Array(2 + name.length);
+      bytes[0] = T.SMALL_ATOM_UTF8;
+      bytes[1] = name.length;
+      bytes.set(name, 2);
+    } else {
+      bytes = new Uint8Array(3 + name.length);
+      bytes[0] = T.ATOM_UTF8;
+      bytes[1] = name.length >>> 8;
+      bytes[2] = name.length;
+      bytes.set(name, 3);
+    }
+    encodedAtoms.set(value, bytes);
+  }
+  return bytes;
+}
+
+function writeAtom(value: Atom): void {
+  writeRaw(atomBytes(value));
+}
+
+function writeRaw(bytes: Uint8Array): void {
+  const length = bytes.length;
+  ensure(length);
+  if (length < 32) {
+    for (let i = 0; i < length; i++) out[pos + i] = bytes[i];
+  } else {
+    out.set(bytes, pos);
+  }
+  pos += length;
+}
+
+function writeString(value: string): void {
+  const length = value.length;
+  ensure(5 + length * 3);
+  out[pos] = T.BINARY;
+  const start = pos + 5;
+  let written = 0;
+  if (length < 64) {
+    // Short strings: copy ASCII directly, fall back to the UTF-8 writer at the first non-ASCII code unit.
+    for (; written < length; written++) {
+      const c = value.charCodeAt(written);
+      if (c >= 0x80) break;
+      out[start + written] = c;
+    }
+    if (written < length) written = out.write(value, start);
+  } else {
+    written = out.write(value, start);
+  }
+  u32At(pos + 1, written);
+  pos = start + written;
+}
+
+function writeBinary(value: Uint8Array): void {
+  const length = value.length;
+  ensure(5 + length);
+  out[pos] = T.BINARY;
+  u32At(pos + 1, length);
+  pos += 5;
+  if (length < 32) {
+    for (let i = 0; i < length; i++) out[pos + i] = value[i];
+  } else {
+    out.set(value, pos);
+  }
+  pos += length;
+}
+
+function writeBitBinary(value: BitBinary): void {
+  const { data, bits } = value;
+  if (data.length === 0 || bits === 8) return writeBinary(data);
+  if (!Number.isInteger(bits) || bits < 1 || bits > 8) {
+    throw new EncodeError("", `a BitBinary's bits must be 1 to 8, not ${bits}`);
+  }
+  ensure(6 + data.length);
+  out[pos] = T.BIT_BINARY;
+  u32At(pos + 1, data.length);
+  out[pos + 5] = bits;
+  pos += 6;
+  out.set(data, pos);
+  pos += data.length;
+}
+
+function writeTuple(elements: readonly Encodable[], depth: number): void {
+  const arity = elements.length;
+  if (arity <= 255) {
+    ensure(2);
+    out[pos++] = T.SMALL_TUPLE;
+    out[pos++] = arity;
+  } else {
+    ensure(5);
+    out[pos++] = T.LARGE_TUPLE;
+    u32At(pos, arity);
+    pos += 4;
+  }
+  for (let i = 0; i < arity; i++) writeTerm(elements[i], depth + 1);
+}
+
+function isByteList(list: readonly Encodable[]): boolean {
+  const length = list.length;
+  if (length > 0xffff) return false;
+  for (let i = 0; i < length; i++) {
+    const v = list[i];
+    if (typeof v !== "number" || !(v >= 0 && v <= 255) || !Number.isInteger(v)) return false;
+  }
+  return true;
+}
+
+function writeList(list: readonly Encodable[], depth: number): void {
+  const length = list.length;
+  if (length === 0) {
+    ensure(1);
+    out[pos++] = T.NIL;
+    return;
+  }
+  if (typeof list[0] === "number" && isByteList(list)) {
+    // BEAM sends lists of bytes as STRING_EXT; do the same (it is the same term, smaller).
+    ensure(3 + length);
+    out[pos++] = T.STRING;
+    u16At(pos, length);
+    pos += 2;
+    for (let i = 0; i < length; i++) out[pos++] = list[i] as number;
+    return;
+  }
+  ensure(5);
+  out[pos++] = T.LIST;
+  u32At(pos, length);
+  pos += 4;
+  for (let i = 0; i < length; i++) writeTerm(list[i], depth + 1);
+  ensure(1);
+  out[pos++] = T.NIL;
+}
+
+function writeImproperList(value: ImproperList, depth: number): void {
+  const { elements, tail } = value;
+  if (elements.length === 0) return writeTerm(tail as Encodable, depth + 1);
+  ensure(5);
+  out[pos++] = T.LIST;
+  u32At(pos, elements.length);
+  pos += 4;
+  for (let i = 0; i < elements.length; i++) writeTerm(elements[i], depth + 1);
+  writeTerm(tail as Encodable, depth + 1);
+}
+
+function writeMap(map: ReadonlyMap<Encodable, Encodable>, depth: number): void {
+  ensure(5);
+  out[pos++] = T.MAP;
+  u32At(pos, map.size);
+  pos += 4;
+  for (const [key, value] of map) {
+    writeTerm(key, depth + 1);
+    writeTerm(value, depth + 1);
+  }
+}
+
+function writeObjectMap(object: Record<string, Encodable>, depth: number): void {
+  const keys = Object.keys(object);
+  ensure(5);
+  out[pos++] = T.MAP;
+  u32At(pos, keys.length);
+  pos += 4;
+  for (let i = 0; i < keys.length; i++) {
+    writeAtom(atom(keys[i]));
+    writeTerm(object[keys[i]], depth + 1);
+  }
+}
+
+function checkU32(value: number, what: string): void {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new EncodeError("", `${what} must be an integer from 0 to 2^32-1, not ${value}`);
+  }
+}
+
+function writePid(pid: Pid): void {
+  checkU32(pid.id, "a pid's id");
+  checkU32(pid.serial, "a pid's serial");
+  checkU32(pid.creation, "a pid's creation");
+  writeAtomAfterTag(T.NEW_PID, pid.node);
+  ensure(12);
+  u32At(pos, pid.id);
+  u32At(pos + 4, pid.serial);
+  u32At(pos + 8, pid.creation);
+  pos += 12;
+}
+
+function writeAtomAfterTag(tag: number, node: Atom): void {
+  if (!(node instanceof Atom)) throw new EncodeError("", "a node name must be an Atom");
+  ensure(1);
+  out[pos++] = tag;
+  writeAtom(node);
+}
+
+function writeReference(ref: Reference): void {
+  const ids = ref.ids;
+  if (ids.length < 1 || ids.length > 5) throw new EncodeError("", `a reference has 1 to 5 id words, not ${ids.length}`);
+  checkU32(ref.creation, "a reference's creation");
+  for (const id of ids) checkU32(id, "a reference id word");
+  ensure(3);
+  out[pos++] = T.NEWER_REFERENCE;
+  u16At(pos, ids.length);
+  pos += 2;
+  writeAtom(ref.node);
+  ensure(4 + 4 * ids.length);
+  u32At(pos, ref.creation);
+  pos += 4;
+  for (let i = 0; i < ids.length; i++) {
+    u32At(pos, ids[i]);
+    pos += 4;
+  }
+}
+
+function writePort(port: Port): void {
+  checkU32(port.creation, "a port's creation");
+  const id = port.id;
+  if (typeof id === "number" && Number.isInteger(id) && id >= 0 && id <= 0xffffffff) {
+    writeAtomAfterTag(T.NEW_PORT, port.node);
+    ensure(8);
+    u32At(pos, id);
+    u32At(pos + 4, port.creation);
+    pos += 8;
+    return;
+  }
+  const big = BigInt(id);
+  if (big < 0n || big > 0xffffffffffffffffn) throw new EncodeError("", `a port id must fit 64 bits, not ${id}`);
+  writeAtomAfterTag(T.V4_PORT, port.node);
+  ensure(12);
+  u32At(pos, Number(big >> 32n));
+  u32At(pos + 4, Number(big & 0xffffffffn));
+  u32At(pos + 8, port.creation);
+  pos += 12;
+}
+
+function writeSmallOrInteger(value: number, what: string): void {
+  if (!Number.isInteger(value) || value < -0x80000000 || value > 0xffffffff) {
+    throw new EncodeError("", `${what} must be a 32-bit integer, not ${value}`);
+  }
+  // OldUniq is unsigned in BEAM but travels as a signed INTEGER_EXT.
+  writeNumber(value > 0x7fffffff ? value - 0x100000000 : value);
+}
+
+function writeFun(fun: Fun, depth: number): void {
+  if (fun.uniq.length !== 16) throw new EncodeError("", "a fun's uniq must be 16 bytes");
+  const start = pos;
+  ensure(1 + 4 + 1 + 16 + 4 + 4);
+  out[pos++] = T.NEW_FUN;
+  pos += 4; // size, patched below
+  out[pos++] = fun.arity;
+  out.set(fun.uniq, pos);
+  pos += 16;
+  u32At(pos, fun.index);
+  u32At(pos + 4, fun.freeVars.length);
+  pos += 8;
+  writeAtom(fun.module);
+  writeSmallOrInteger(fun.oldIndex, "a fun's old index");
+  writeSmallOrInteger(fun.oldUniq, "a fun's old uniq");
+  writePid(fun.pid);
+  for (let i = 0; i < fun.freeVars.length; i++) writeTerm(fun.freeVars[i], depth + 1);
+  u32At(start + 1, pos - start - 1);
+}
+
+function writeExport(fun: ExportFun): void {
+  if (!Number.isInteger(fun.arity) || fun.arity < 0 || fun.arity > 255) {
+    throw new EncodeError("", `an export fun's arity must be 0 to 255, not ${fun.arity}`);
+  }
+  writeAtomAfterTag(T.EXPORT, fun.module);
+  writeAtom(fun.function);
+  ensure(2);
+  out[pos++] = T.SMALL_INTEGER;
+  out[pos++] = fun.arity;
+}
+
+/** Finds where in `root` the first value without an Erlang form is, to say so in the error (slow path only). */
+function withPath(root: Encodable, err: EncodeError): EncodeError {
+  if (err.detail.includes("nested deeper")) return err;
+  const path = findBadPath(root, "");
+  pos = 0;
+  return path === undefined || path === "" ? err : new EncodeError(path, err.detail);
+}
+
+function encodes(value: unknown): boolean {
+  pos = 0;
+  try {
+    writeTerm(value as Encodable, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function findBadPath(value: unknown, path: string): string | undefined {
+  if (encodes(value)) return undefined;
+  let children: Array<[string, unknown]> = [];
+  if (Array.isArray(value)) children = value.map((v, i) => [`[${i}]`, v]);
+  else if (value instanceof Tuple) children = value.elements.map((v, i) => [`{${i}}`, v]);
+  else if (value instanceof ImproperList) {
+    children = value.elements.map((v, i): [string, unknown] => [`[${i}]`, v]);
+    children.push([".tail", value.tail]);
+  } else if (value instanceof Map) {
+    let i = 0;
+    for (const [k, v] of value) {
+      children.push([`<key ${i}>`, k], [`<value ${i}>`, v]);
+      i++;
+    }
+  } else if (value instanceof Fun) children = value.freeVars.map((v, i) => [`.freeVars[${i}]`, v]);
+  else if (value !== null && typeof value === "object" && (value.constructor === Object || value.constructor === undefined)) {
+    children = Object.entries(value).map(([k, v]) => [`.${k}`, v]);
+  }
+  for (const [step, child] of children) {
+    const found = findBadPath(child, path + step);
+    if (found !== undefined) return found;
+  }
+  return path;
+}

@@ -1,0 +1,3 @@
+// erldist: a Node.js Erlang node. The codec is complete; the node layers (epmd, dist, node, discovery) build on it.
+
+export * from "./etf/index.js";

@@ -1,0 +1,316 @@
+// The codec's own contract: the term mapping, every tag, options, and typed errors. Interop with real BEAM is
+// proven in beam-fidelity.test.ts; these tests pin the JS-side shapes the README documents.
+import { describe, expect, it } from "vitest";
+import {
+  Atom,
+  BitBinary,
+  DecodeError,
+  EncodeError,
+  ExportFun,
+  Float,
+  Fun,
+  ImproperList,
+  LocalTerm,
+  Pid,
+  Port,
+  Reference,
+  Tuple,
+  atom,
+  charlist,
+  charlistToString,
+  decode,
+  decodeTerm,
+  encode,
+  encodeBody,
+  equals,
+  float,
+  isAtom,
+  tuple,
+} from "../../src/etf/index.js";
+
+const bytes = (...b: number[]) => Buffer.from([131, ...b]);
+const roundtrip = (t: Parameters<typeof encode>[0]) => decode(encode(t));
+
+describe("term mapping", () => {
+  it("integers: small, 32-bit, safe and big", () => {
+    expect(encode(5)).toEqual(bytes(97, 5));
+    expect(encode(-1)).toEqual(bytes(98, 255, 255, 255, 255));
+    expect(encode(256)).toEqual(bytes(98, 0, 0, 1, 0));
+    expect(encode(2 ** 31)).toEqual(bytes(110, 4, 0, 0, 0, 0, 128));
+    expect(encode(-(2 ** 40))).toEqual(bytes(110, 6, 1, 0, 0, 0, 0, 0, 1));
+    for (const n of [0, 255, 256, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 2 ** 53 - 1, -(2 ** 53 - 1)]) {
+      expect(roundtrip(n)).toBe(n);
+    }
+    const big = 2n ** 200n + 12345n;
+    expect(roundtrip(big)).toBe(big);
+    expect(roundtrip(-big)).toBe(-big);
+    expect(roundtrip(2n ** 53n)).toBe(2n ** 53n); // beyond safe: stays a bigint
+    expect(roundtrip(7n)).toBe(7); // small bigints come back as numbers
+    expect(roundtrip(1e21)).toBe(10n ** 21n); // an integral JS number beyond 2^53 is encoded exactly
+  });
+
+  it("large bignums use LARGE_BIG_EXT and decode exactly", () => {
+    const huge = 3n ** 2000n;
+    const encoded = encode(huge);
+    expect(encoded[1]).toBe(111);
+    expect(decode(encoded)).toBe(huge);
+  });
+
+  it("floats stay floats: 1.0 is not 1", () => {
+    expect(encode(1.5)).toEqual(bytes(70, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0));
+    expect(encode(float(1))).toEqual(bytes(70, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0));
+    const one = roundtrip(float(1));
+    expect(one).toBeInstanceOf(Float);
+    expect((one as Float).value).toBe(1);
+    expect(+(one as Float)).toBe(1);
+    expect(Object.is((roundtrip(float(-0)) as Float).value, -0)).toBe(true);
+    expect(decode(encode(2.5), { floatsAsNumbers: true })).toBe(2.5);
+    expect(() => encode(NaN)).toThrow(EncodeError);
+    expect(() => encode(Infinity)).toThrow(EncodeError);
+    expect(() => float(Infinity)).toThrow(RangeError);
+  });
+
+  it("atoms are interned; true and false are booleans", () => {
+    expect(atom("ok")).toBe(atom("ok"));
+    expect(encode(atom("ok"))).toEqual(bytes(119, 2, 111, 107));
+    expect(roundtrip(atom("ok"))).toBe(atom("ok"));
+    expect(roundtrip(atom("héllo wörld"))).toBe(atom("héllo wörld"));
+    expect(roundtrip(true)).toBe(true);
+    expect(roundtrip(atom("false"))).toBe(false);
+    expect(isAtom(atom("x"), "x")).toBe(true);
+    expect(isAtom("x")).toBe(false);
+    const long = "é".repeat(255); // 510 bytes of UTF-8: ATOM_UTF8_EXT
+    expect(encode(atom(long))[1]).toBe(118);
+    expect(roundtrip(atom(long))).toBe(atom(long));
+    expect(() => encode(atom("a".repeat(256)))).toThrow(/longer than 255/);
+  });
+
+  it("strings are UTF-8 binaries; binaries are Buffers; charlists are lists of code points", () => {
+    expect(encode("hé")).toEqual(bytes(109, 0, 0, 0, 3, 104, 0xc3, 0xa9));
+    expect(roundtrip("hé")).toEqual(Buffer.from("hé"));
+    expect(roundtrip(new Uint8Array([1, 2, 3]))).toEqual(Buffer.from([1, 2, 3]));
+    expect(encode(charlist("abc"))).toEqual(bytes(107, 0, 3, 97, 98, 99));
+    expect(roundtrip(charlist("abc"))).toEqual([97, 98, 99]);
+    expect(charlistToString(roundtrip(charlist("añ€😀")) as number[])).toBe("añ€😀");
+    expect(() => charlistToString([atom("x")])).toThrow(TypeError);
+    const long = "x".repeat(100) + "é".repeat(100);
+    expect((roundtrip(long) as Buffer).toString()).toBe(long);
+  });
+
+  it("lists: proper, improper, long byte lists", () => {
+    expect(encode([])).toEqual(bytes(106));
+    expect(encode([atom("a"), 1])).toEqual(bytes(108, 0, 0, 0, 2, 119, 1, 97, 97, 1, 106));
+    const improper = new ImproperList([1, 2], atom("tail"));
+    const back = roundtrip(improper) as ImproperList;
+    expect(back).toBeInstanceOf(ImproperList);
+    expect(back.elements).toEqual([1, 2]);
+    expect(back.tail).toBe(atom("tail"));
+    const bytesList = Array.from({ length: 70000 }, (_, i) => i % 256);
+    const encoded = encode(bytesList);
+    expect(encoded[1]).toBe(108); // too long for STRING_EXT
+    expect(decode(encoded)).toEqual(bytesList);
+    expect(roundtrip(new ImproperList([], 5))).toBe(5); // [ | 5] is just 5
+  });
+
+  it("tuples, small and large", () => {
+    expect(encode(tuple(atom("ok"), 1))).toEqual(bytes(104, 2, 119, 2, 111, 107, 97, 1));
+    const t = roundtrip(tuple(atom("ok"), 1)) as Tuple;
+    expect(t).toBeInstanceOf(Tuple);
+    expect(t.length).toBe(2);
+    expect([...t]).toEqual([atom("ok"), 1]);
+    expect(t.at(-1)).toBe(1);
+    const large = new Tuple(Array.from({ length: 300 }, (_, i) => i));
+    expect(encode(large)[1]).toBe(105);
+    expect(equals(roundtrip(large), large)).toBe(true);
+    expect(roundtrip(tuple())).toEqual(tuple());
+  });
+
+  it("maps: Map in and out; plain objects encode with atom keys", () => {
+    const m = new Map<unknown, unknown>([
+      [atom("a"), 1],
+      [Buffer.from("k"), [2]],
+      [tuple(1, 2), float(3)],
+    ]);
+    const back = roundtrip(m as never) as Map<unknown, unknown>;
+    expect(back).toBeInstanceOf(Map);
+    expect(back.get(atom("a"))).toBe(1);
+    expect(equals(back, m)).toBe(true);
+    const fromObject = roundtrip({ name: "x", n: 1 }) as Map<unknown, unknown>;
+    expect(fromObject.get(atom("name"))).toEqual(Buffer.from("x"));
+    expect(fromObject.get(atom("n"))).toBe(1);
+    expect(roundtrip(new Map())).toEqual(new Map());
+  });
+
+  it("pids, references and ports", () => {
+    const node = atom("n@h");
+    const pid = new Pid(node, 1, 2, 3);
+    expect(encode(pid)).toEqual(bytes(88, 119, 3, 110, 64, 104, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3));
+    expect(roundtrip(pid)).toEqual(pid);
+    const ref = new Reference(node, 7, [1, 2, 3, 4, 5]);
+    expect(roundtrip(ref)).toEqual(ref);
+    expect(() => encode(new Reference(node, 7, []))).toThrow(EncodeError);
+    const port = new Port(node, 5, 9);
+    expect(encode(port)[1]).toBe(89);
+    expect(roundtrip(port)).toEqual(port);
+    const v4 = new Port(node, 0x123456789abcdef0n, 9);
+    expect(encode(v4)[1]).toBe(120);
+    expect(roundtrip(v4)).toEqual(v4);
+    expect(roundtrip(new Port(node, 2 ** 40, 1))).toEqual(new Port(node, 2 ** 40, 1));
+    expect(String(pid)).toBe("<n@h.1.2>");
+  });
+
+  it("bitstrings keep their bit length", () => {
+    const bits = new BitBinary(Buffer.from([0xff, 0b10100000]), 3);
+    expect(encode(bits)).toEqual(bytes(77, 0, 0, 0, 2, 3, 0xff, 0b10100000));
+    const back = roundtrip(bits) as BitBinary;
+    expect(back).toBeInstanceOf(BitBinary);
+    expect(back.bitLength).toBe(11);
+    expect(roundtrip(new BitBinary(Buffer.from([1]), 8))).toEqual(Buffer.from([1])); // whole bytes: a binary
+  });
+
+  it("funs re-encode exactly", () => {
+    const exp = new ExportFun(atom("lists"), atom("map"), 2);
+    expect(encode(exp)).toEqual(bytes(113, 119, 5, ...Buffer.from("lists"), 119, 3, ...Buffer.from("map"), 97, 2));
+    expect(roundtrip(exp)).toEqual(exp);
+    const fun = new Fun(1, Buffer.alloc(16, 7), 3, atom("m"), 4, -5, new Pid(atom("n@h"), 1, 0, 2), [atom("x"), 1]);
+    const encoded = encode(fun);
+    expect(encoded.readUInt32BE(2)).toBe(encoded.length - 2); // Size counts itself, not the tag
+    expect(equals(decode(encoded), fun)).toBe(true);
+  });
+
+  it("LOCAL_EXT passes through opaquely", () => {
+    const local = Buffer.from([131, 121, 1, 2, 3, 4, 5]);
+    const term = decode(local);
+    expect(term).toBeInstanceOf(LocalTerm);
+    expect(encode(term)).toEqual(local);
+  });
+
+  it("compressed terms: produced on request, always decoded", () => {
+    const big = Array.from({ length: 2000 }, () => atom("repeat"));
+    const packed = encode(big, { compressed: true });
+    expect(packed[1]).toBe(80);
+    expect(packed.length).toBeLessThan(encode(big).length);
+    expect(decode(packed)).toEqual(big);
+    expect(encode(atom("x"), { compressed: 9 })).toEqual(encode(atom("x"))); // not smaller: left uncompressed
+    expect(() => encode(1, { compressed: 11 })).toThrow(RangeError);
+  });
+
+  it("decodeTerm reads a body without the version byte, for the distribution layer", () => {
+    const body = encodeBody(tuple(1, atom("a")));
+    const twice = Buffer.concat([body, body]);
+    const first = decodeTerm(twice, 0);
+    expect(equals(first.term, tuple(1, atom("a")))).toBe(true);
+    expect(decodeTerm(twice, first.offset).offset).toBe(twice.length);
+  });
+
+  it("atom cache references resolve through the given cache", () => {
+    const cache = [atom("cached"), atom("true")];
+    expect(decodeTerm(Buffer.from([82, 0]), 0, { atomCache: cache }).term).toBe(atom("cached"));
+    expect(decodeTerm(Buffer.from([82, 1]), 0, { atomCache: cache }).term).toBe(true);
+    expect(() => decodeTerm(Buffer.from([82, 2]), 0, { atomCache: cache })).toThrow(DecodeError);
+  });
+
+  it("binaries are views of the input unless copyBinaries", () => {
+    const input = encode(Buffer.from("abcdef"));
+    const view = decode(input) as Buffer;
+    const copy = decode(input, { copyBinaries: true }) as Buffer;
+    input[input.length - 1] = 0x5a;
+    expect(view.toString()).toBe("abcdeZ");
+    expect(copy.toString()).toBe("abcdef");
+  });
+});
+
+describe("encode errors say what and where", () => {
+  it("rejects values with no Erlang form, naming the path", () => {
+    const attempt = (v: unknown) => {
+      try {
+        encode(v as never);
+      } catch (err) {
+        return err as EncodeError;
+      }
+      throw new Error("expected an EncodeError");
+    };
+    expect(attempt(undefined).message).toMatch(/undefined has no Erlang form/);
+    const nested = attempt(tuple(1, [2, { a: [null] }]));
+    expect(nested).toBeInstanceOf(EncodeError);
+    expect(nested.path).toBe("{1}[1].a[0]");
+    expect(nested.message).toMatch(/null/);
+    expect(attempt(Symbol("s")).message).toMatch(/symbol/);
+    expect(attempt(new Date()).message).toMatch(/Date/);
+    const cyclic: unknown[] = [];
+    cyclic.push(cyclic);
+    expect(attempt(cyclic).message).toMatch(/nested deeper/);
+  });
+});
+
+describe("decode errors are typed, with offset and reason", () => {
+  const reasonOf = (input: number[] | Buffer, options?: Parameters<typeof decode>[1]) => {
+    try {
+      decode(Buffer.from(input), options);
+    } catch (err) {
+      expect(err).toBeInstanceOf(DecodeError);
+      return [(err as DecodeError).reason, (err as DecodeError).offset];
+    }
+    throw new Error("expected a DecodeError");
+  };
+
+  it("covers each kind of bad input", () => {
+    expect(reasonOf([])).toEqual(["truncated", 0]);
+    expect(reasonOf([130, 97, 1])).toEqual(["bad_version", 0]);
+    expect(reasonOf([131, 98, 0, 0])).toEqual(["truncated", 2]);
+    expect(reasonOf([131, 200])).toEqual(["bad_tag", 1]);
+    expect(reasonOf([131, 97, 1, 0])).toEqual(["trailing_bytes", 3]);
+    expect(reasonOf([131, 108, 0xff, 0xff, 0xff, 0xff, 106])).toEqual(["truncated", 6]);
+    expect(reasonOf([131, 109, 0x7f, 0xff, 0xff, 0xff, 1])).toEqual(["truncated", 6]);
+    expect(reasonOf([131, 110, 2, 7, 1, 1])).toEqual(["bad_value", 1]);
+    expect(reasonOf([131, 90, 0, 9, 119, 1, 97, 0, 0, 0, 1])).toEqual(["bad_value", 1]);
+    expect(reasonOf([131, 77, 0, 0, 0, 1, 9, 0])).toEqual(["bad_value", 1]);
+    expect(reasonOf([131, 88, 97, 1])).toEqual(["bad_tag", 2]); // a pid's node must be an atom
+    expect(reasonOf([131, 104, 1, 80, 0])).toEqual(["bad_tag", 3]); // compressed only at the top
+    expect(reasonOf([131, 82, 0])).toEqual(["atom_cache", 1]);
+  });
+
+  it("bounds nesting depth instead of overflowing the stack", () => {
+    const deep = Buffer.from([131, ...Array.from({ length: 50_000 }, () => [104, 1]).flat(), 106]); // {{{...}}}
+    expect(reasonOf(deep)[0]).toBe("too_deep");
+    expect(reasonOf(encode(nest(50)), { maxDepth: 10 })[0]).toBe("too_deep");
+    expect(equals(decode(encode(nest(900))), nest(900))).toBe(true);
+  });
+
+  it("bounds the inflated size of compressed terms", () => {
+    const packed = encode(Array.from({ length: 5000 }, () => atom("z")), { compressed: true });
+    expect(reasonOf(packed, { maxInflatedSize: 1000 })[0]).toBe("too_large");
+    const lying = Buffer.from(packed);
+    lying.writeUInt32BE(lying.readUInt32BE(2) - 1, 2); // claims one byte less than it inflates to
+    expect(reasonOf(lying)[0]).toBe("bad_compression");
+    const corrupt = Buffer.from(packed);
+    corrupt.fill(0, 10, 20);
+    expect(reasonOf(corrupt)[0]).toBe("bad_compression");
+  });
+
+  it("a decode error never leaves the decoder unusable", () => {
+    expect(() => decode(Buffer.from([131, 104, 2, 97]))).toThrow(DecodeError);
+    expect(decode(encode(tuple(1, 2)))).toEqual(tuple(1, 2));
+  });
+});
+
+function nest(depth: number): Tuple | number {
+  let term: Tuple | number = 0;
+  for (let i = 0; i < depth; i++) term = tuple(term);
+  return term;
+}
+
+describe("equals follows =:=", () => {
+  it("distinguishes integers from floats and compares structurally", () => {
+    expect(equals(1, float(1))).toBe(false);
+    expect(equals(1.5, float(1.5))).toBe(true);
+    expect(equals(5, 5n)).toBe(true);
+    expect(equals(true, atom("true"))).toBe(true);
+    expect(equals("a", Buffer.from("a"))).toBe(true);
+    expect(equals(tuple(1), [1])).toBe(false);
+    expect(equals(new ImproperList([1], [2]), [1, 2])).toBe(true);
+    expect(equals(new Map([[atom("a"), 1]]), { a: 1 })).toBe(true);
+    expect(equals(new BitBinary(Buffer.from([0b11100001]), 3), new BitBinary(Buffer.from([0b11100000]), 3))).toBe(true);
+    expect(equals(new Atom("same"), atom("same"))).toBe(true);
+  });
+});

@@ -1,0 +1,52 @@
+// vitest global setup: check erl, compile the Erlang fixtures once, and after the run make sure no erl or epmd the
+// suite started is still running (kill it and fail the run if one is: a test forgot to clean up).
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { compileFixtures, requireErlang } from "./fixtures.js";
+import { RUN_MARKER } from "./children.js";
+
+function markedProcesses(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, "latin1");
+      if (environ.split("\0").includes(`${RUN_MARKER}=${marker}`)) found.push(Number(entry));
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
+  return found;
+}
+
+export default function setup(): () => Promise<void> {
+  requireErlang();
+  compileFixtures();
+  const marker = randomUUID();
+  process.env[RUN_MARKER] = marker; // inherited by the test workers, and from them by every child they start
+  return async () => {
+    // Workers stop their children in afterAll; give exits a moment to be reaped.
+    let leaked = markedProcesses(marker);
+    for (let i = 0; i < 20 && leaked.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      leaked = markedProcesses(marker);
+    }
+    if (leaked.length === 0) return;
+    const names = leaked.map((pid) => {
+      try {
+        return `${pid} ${execFileSync("ps", ["-o", "comm=", "-p", String(pid)]).toString().trim()}`;
+      } catch {
+        return String(pid);
+      }
+    });
+    for (const pid of leaked) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    throw new Error(`the test run left processes running (now killed): ${names.join(", ")}`);
+  };
+}
