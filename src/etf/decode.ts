@@ -2,6 +2,7 @@
 // checked against the bytes that remain before anything is allocated for it, nesting is bounded, and compressed
 // terms are inflated only up to a limit. Failures are DecodeErrors with the offset of the offending byte.
 
+import { isUtf8 } from "node:buffer";
 import { inflateSync } from "node:zlib";
 import { DecodeError, type DecodeErrorReason } from "./errors.js";
 import * as T from "./tags.js";
@@ -179,17 +180,24 @@ function decodeCompressed(depth: number): Term {
   return term;
 }
 
+/** An atom's text. UTF-8 atoms must be valid UTF-8 (BEAM refuses others too); latin-1 ones map byte to char. */
 function readString(start: number, length: number, latin1: boolean): string {
   if (length < 32) {
     let s = "";
     for (let i = start; i < start + length; i++) {
       const c = buf[i];
-      if (c >= 0x80 && !latin1) return buf.toString("utf8", start, start + length);
+      if (c >= 0x80 && !latin1) return utf8Text(start, length);
       s += String.fromCharCode(c);
     }
     return s;
   }
-  return buf.toString(latin1 ? "latin1" : "utf8", start, start + length);
+  return latin1 ? buf.toString("latin1", start, start + length) : utf8Text(start, length);
+}
+
+function utf8Text(start: number, length: number): string {
+  const bytes = buf.subarray(start, start + length);
+  if (!isUtf8(bytes)) fail("bad_value", start, "an atom's text is not valid UTF-8");
+  return bytes.toString("utf8");
 }
 
 function atomValue(name: string): Atom | boolean {

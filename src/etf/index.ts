@@ -21,6 +21,7 @@ export {
   charlist,
   charlistToString,
   float,
+  improperList,
   isAtom,
   tuple,
   type Encodable,

@@ -52,10 +52,13 @@ export function isAtom(value: unknown, name?: string): value is Atom {
   return value instanceof Atom && (name === undefined || value.name === name);
 }
 
-/** An Erlang tuple. Elements are kept in a plain array; `tuple(a, b)` makes one. */
-export class Tuple {
-  readonly elements: Term[];
-  constructor(elements: Term[]) {
+/**
+ * An Erlang tuple. Elements are kept in a plain array; `tuple(a, b)` makes one. Decoded tuples hold {@link Term}s;
+ * tuples built to be encoded may hold any {@link Encodable}.
+ */
+export class Tuple<E extends Encodable = Term> {
+  readonly elements: E[];
+  constructor(elements: E[]) {
     this.elements = elements;
   }
   /** Number of elements (the tuple's size). */
@@ -63,10 +66,10 @@ export class Tuple {
     return this.elements.length;
   }
   /** The element at a zero-based index (negative counts from the end, as Array.prototype.at). */
-  at(index: number): Term | undefined {
+  at(index: number): E | undefined {
     return this.elements.at(index);
   }
-  [Symbol.iterator](): Iterator<Term> {
+  [Symbol.iterator](): Iterator<E> {
     return this.elements[Symbol.iterator]();
   }
   [inspect](_depth: number, options: { stylize?: unknown }, inspectFn: (v: unknown, o: unknown) => string): string {
@@ -75,7 +78,7 @@ export class Tuple {
 }
 
 /** Makes a tuple of the arguments. */
-export function tuple(...elements: Term[]): Tuple {
+export function tuple(...elements: Encodable[]): Tuple<Encodable> {
   return new Tuple(elements);
 }
 
@@ -174,11 +177,16 @@ export class BitBinary {
 }
 
 /** A list whose final tail is not `[]`, such as `[a | b]`: the elements and the tail. */
-export class ImproperList {
+export class ImproperList<E extends Encodable = Term> {
   constructor(
-    readonly elements: Term[],
-    readonly tail: Term,
+    readonly elements: E[],
+    readonly tail: E,
   ) {}
+}
+
+/** Makes an improper list `[e1, e2, ... | tail]`. */
+export function improperList(elements: Encodable[], tail: Encodable): ImproperList<Encodable> {
+  return new ImproperList(elements, tail);
 }
 
 /** A local fun (NEW_FUN_EXT), kept field by field so that it re-encodes exactly. */
@@ -192,7 +200,7 @@ export class Fun {
     readonly oldIndex: number,
     readonly oldUniq: number,
     readonly pid: Pid,
-    readonly freeVars: Term[],
+    readonly freeVars: Encodable[],
   ) {}
   [inspect](): string {
     return `#Fun<${this.module.name}.${this.oldIndex}.${this.oldUniq}>`;
@@ -248,6 +256,8 @@ export type Term =
  */
 export type Encodable =
   | Term
+  | Tuple<Encodable>
+  | ImproperList<Encodable>
   | string
   | Uint8Array
   | Encodable[]
