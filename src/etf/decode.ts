@@ -6,6 +6,7 @@ import { isUtf8 } from "node:buffer";
 import { inflateSync } from "node:zlib";
 import { DecodeError, type DecodeErrorReason } from "./errors.js";
 import * as T from "./tags.js";
+import { viewOf } from "./view.js";
 import {
   Atom,
   BitBinary,
@@ -200,10 +201,42 @@ function utf8Text(start: number, length: number): string {
   return bytes.toString("utf8");
 }
 
-function atomValue(name: string): Atom | boolean {
-  if (name === "true") return true;
-  if (name === "false") return false;
-  return internForDecode(name);
+// Recently decoded atoms, found by their bytes so that a hit builds no string and does no Map lookup. Fixed size
+// (a collision replaces the slot), so peers cannot grow it.
+const RECENT_SIZE = 4096;
+const recentHash = new Int32Array(RECENT_SIZE);
+const recentBytes = new Array<Uint8Array | undefined>(RECENT_SIZE).fill(undefined);
+const recentAtoms = new Array<Atom | undefined>(RECENT_SIZE).fill(undefined);
+
+/** The atom whose text is `length` bytes at `start` (latin-1 or UTF-8 as the tag says). */
+function atomAt(start: number, length: number, latin1: boolean): Atom {
+  let hash = latin1 ? 0x3c6ef372 ^ length : 0x5bd1e995 ^ length;
+  for (let i = start; i < start + length; i++) hash = Math.imul(hash ^ buf[i], 0x01000193);
+  const slot = hash & (RECENT_SIZE - 1);
+  const known = recentBytes[slot];
+  if (known !== undefined && recentHash[slot] === hash && known.length === length) {
+    let same = true;
+    for (let i = 0; i < length; i++) {
+      if (known[i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return recentAtoms[slot]!;
+  }
+  const value = internForDecode(readString(start, length, latin1));
+  recentHash[slot] = hash;
+  recentBytes[slot] = Uint8Array.prototype.slice.call(buf, start, start + length);
+  recentAtoms[slot] = value;
+  return value;
+}
+
+const TRUE_ATOM = internForDecode("true");
+const FALSE_ATOM = internForDecode("false");
+
+/** In term position, the atoms true and false are JS booleans. */
+function asTermAtom(value: Atom): Atom | boolean {
+  return value === TRUE_ATOM ? true : value === FALSE_ATOM ? false : value.name === "true" ? true : value.name === "false" ? false : value;
 }
 
 /** Reads an atom where the format requires one (node names, fun modules); never turns it into a boolean. */
@@ -238,9 +271,9 @@ function readAtom(): Atom {
       return fail("bad_tag", start, `expected an atom, found tag ${tag}`);
   }
   need(length);
-  const name = readString(pos, length, latin1);
+  const value = atomAt(pos, length, latin1);
   pos += length;
-  return internForDecode(name);
+  return value;
 }
 
 function cachedAtom(start: number): Atom {
@@ -309,7 +342,7 @@ const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 function binaryAt(start: number, length: number): Buffer {
-  const view = buf.subarray(start, start + length);
+  const view = viewOf(buf, start, length);
   return copyBinaries ? Buffer.from(view) : view;
 }
 
@@ -360,9 +393,9 @@ function readSmallAtomUtf8(): Atom | boolean {
   need(1);
   const length = buf[pos++];
   need(length);
-  const name = readString(pos, length, false);
+  const value = atomAt(pos, length, false);
   pos += length;
-  return atomValue(name);
+  return asTermAtom(value);
 }
 
 function readTupleElements(arity: number, depth: number, start: number): Tuple {
@@ -393,10 +426,65 @@ function readMap(depth: number, start: number): Map<Term, Term> {
   if (depth >= maxDepth) tooDeep(start);
   const map = new Map<Term, Term>();
   for (let i = 0; i < arity; i++) {
-    const key = readTerm(depth + 1);
+    const key = pos < end && buf[pos] === T.BINARY ? readBinaryKey() : readTerm(depth + 1);
     map.set(key, readTerm(depth + 1));
   }
   return map;
+}
+
+// Binary map keys that are UTF-8 text decode to JS strings, which encode back to the same binary: so that
+// `map.get("name")` works on Elixir-style maps (a Buffer key could only be found by identity). Short keys repeat
+// across maps, so recent ones are found by their bytes and the same string (already hashed) is reused.
+const KEY_CACHE_SIZE = 1024;
+const MAX_CACHED_KEY = 64;
+const keyHash = new Int32Array(KEY_CACHE_SIZE);
+const keyBytes = new Array<Uint8Array | undefined>(KEY_CACHE_SIZE).fill(undefined);
+const keyText = new Array<string>(KEY_CACHE_SIZE).fill("");
+
+function readBinaryKey(): string | Buffer {
+  pos++;
+  need(4);
+  const length = u32();
+  need(length);
+  const start = pos;
+  pos += length;
+  if (length > MAX_CACHED_KEY) {
+    const bytes = viewOf(buf, start, length);
+    return isUtf8(bytes) ? bytes.toString("utf8") : copyBinaries ? Buffer.from(bytes) : bytes;
+  }
+  let hash = 0x2545f491 ^ length;
+  for (let i = start; i < start + length; i++) hash = Math.imul(hash ^ buf[i], 0x01000193);
+  const slot = hash & (KEY_CACHE_SIZE - 1);
+  const known = keyBytes[slot];
+  if (known !== undefined && keyHash[slot] === hash && known.length === length) {
+    let same = true;
+    for (let i = 0; i < length; i++) {
+      if (known[i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return keyText[slot];
+  }
+  let ascii = true;
+  let text = "";
+  for (let i = start; i < start + length; i++) {
+    const c = buf[i];
+    if (c >= 0x80) {
+      ascii = false;
+      break;
+    }
+    text += String.fromCharCode(c);
+  }
+  if (!ascii) {
+    const bytes = viewOf(buf, start, length);
+    if (!isUtf8(bytes)) return copyBinaries ? Buffer.from(bytes) : bytes;
+    text = bytes.toString("utf8");
+  }
+  keyHash[slot] = hash;
+  keyBytes[slot] = Uint8Array.prototype.slice.call(buf, start, start + length);
+  keyText[slot] = text;
+  return text;
 }
 
 function readOther(tag: number, depth: number, start: number): Term {
@@ -405,13 +493,10 @@ function readOther(tag: number, depth: number, start: number): Term {
     case T.ATOM:
     case T.SMALL_ATOM: {
       pos--;
-      const value = readAtom();
-      return value.name === "true" ? true : value.name === "false" ? false : value;
+      return asTermAtom(readAtom());
     }
-    case T.ATOM_CACHE_REF: {
-      const cached = cachedAtom(start);
-      return cached.name === "true" ? true : cached.name === "false" ? false : cached;
-    }
+    case T.ATOM_CACHE_REF:
+      return asTermAtom(cachedAtom(start));
     case T.LARGE_TUPLE:
       need(4);
       return readTupleElements(u32(), depth, start);

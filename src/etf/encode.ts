@@ -1,9 +1,11 @@
-// Encoder of the External Term Format. Terms are written into one growing scratch buffer owned by this module;
-// the result is copied out (small terms) or handed over whole (large ones), so a term costs one allocation.
+// Encoder of the External Term Format. Terms are written straight into a slab (a 64 KiB buffer shared by the
+// encodings that fit in it, as Node's Buffer pool) and returned as views of it: no copy, and no allocation but the
+// view. A term that outgrows the slab moves to a buffer of its own, which is handed over whole.
 
 import { deflateSync } from "node:zlib";
 import { EncodeError } from "./errors.js";
 import * as T from "./tags.js";
+import { viewOf } from "./view.js";
 import {
   Atom,
   BitBinary,
@@ -17,6 +19,7 @@ import {
   Reference,
   Tuple,
   atom,
+  ENCODED,
   type Encodable,
 } from "./types.js";
 
@@ -37,25 +40,77 @@ function isStackOverflow(err: unknown): boolean {
 }
 
 function encodeFailure(term: Encodable, err: unknown): unknown {
-  pos = 0;
+  reset();
   if (isStackOverflow(err)) return new EncodeError("", "nested deeper than the JavaScript stack allows (a cycle?)");
   return err instanceof EncodeError ? withPath(term, err) : err;
 }
 
-const INITIAL_SIZE = 64 * 1024;
-let out = Buffer.allocUnsafe(INITIAL_SIZE);
+const SLAB_SIZE = 64 * 1024;
+/** Below this much room left, a new encoding starts on a fresh slab. */
+const SLAB_MIN_ROOM = 4096;
+/** Outputs at least this large are handed over with the scratch buffer they were written in: a copy costs more. */
+const HAND_OVER_SIZE = 256 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+let slabUsed = 0;
+/** Where a term that outgrows the slab's room is written instead; reused, so its pages stay warm. */
+let scratch = Buffer.allocUnsafeSlow(SLAB_SIZE);
+/** Where the bytes go: the slab or the scratch buffer. */
+let out = slab;
+/** Write position in `out`, and where the current encoding started in it. */
 let pos = 0;
+let base = 0;
+
+function begin(): void {
+  if (slab.length - slabUsed < SLAB_MIN_ROOM) {
+    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  out = slab;
+  base = pos = slabUsed;
+}
+
+function reset(): void {
+  out = slab;
+  pos = base = slabUsed;
+}
+
+/** The encoding just written, as a Buffer of its own bytes. */
+function finish(): Buffer {
+  const length = pos - base;
+  let result: Buffer;
+  if (out === slab) {
+    result = viewOf(slab, base, length); // a view: the slab space is taken, no copy
+    slabUsed = (pos + 7) & ~7;
+  } else if (length >= HAND_OVER_SIZE) {
+    result = viewOf(scratch, 0, length); // big: hand the scratch buffer over rather than copy it
+    scratch = Buffer.allocUnsafeSlow(SLAB_SIZE);
+  } else {
+    result = Buffer.allocUnsafe(length);
+    scratch.copy(result, 0, 0, length);
+  }
+  out = slab;
+  pos = base = slabUsed;
+  return result;
+}
+
+/** Makes room for `needed` more bytes: moves the encoding from the slab to the scratch buffer, or grows that. */
+function grow(needed: number): void {
+  const used = pos - base;
+  if (out === slab && used + needed <= scratch.length) {
+    slab.copy(scratch, 0, base, pos);
+  } else {
+    const bigger = Buffer.allocUnsafeSlow(Math.max(used * 2, used + needed, SLAB_SIZE));
+    out.copy(bigger, 0, base, pos);
+    scratch = bigger;
+  }
+  out = scratch;
+  pos = used;
+  base = 0;
+}
 
 const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-function grow(needed: number): void {
-  const size = Math.max(out.length * 2, pos + needed);
-  const bigger = Buffer.allocUnsafe(size);
-  out.copy(bigger, 0, 0, pos);
-  out = bigger;
-}
 
 function ensure(needed: number): void {
   if (pos + needed > out.length) grow(needed);
@@ -73,34 +128,20 @@ function u32At(at: number, value: number): void {
   out[at + 3] = value;
 }
 
-/** Takes the bytes written since `from` out of the scratch buffer. */
-function takeOutput(from: number): Buffer {
-  const length = pos - from;
-  if (from === 0 && length > out.length >>> 1 && length > INITIAL_SIZE) {
-    // Most of a big scratch buffer is this term: hand it over rather than copy it, and start a new scratch.
-    const result = out.subarray(0, length);
-    out = Buffer.allocUnsafe(INITIAL_SIZE);
-    return result;
-  }
-  const result = Buffer.allocUnsafe(length);
-  out.copy(result, 0, from, pos);
-  return result;
-}
-
 /**
  * Encodes a term in the External Term Format, with the version byte 131 first. Throws {@link EncodeError} for a
  * value that has no Erlang form (undefined, null, NaN, a symbol, a function, a class instance it does not know).
  */
 export function encode(term: Encodable, options?: EncodeOptions): Buffer {
-  pos = 0;
+  begin();
   try {
+    ensure(1);
     out[pos++] = T.VERSION;
     writeTerm(term, 0);
   } catch (err) {
     throw encodeFailure(term, err);
   }
-  const plain = takeOutput(0);
-  pos = 0;
+  const plain = finish();
   return options?.compressed ? compress(plain, options.compressed) : plain;
 }
 
@@ -108,15 +149,13 @@ export function encode(term: Encodable, options?: EncodeOptions): Buffer {
  * Encodes `term` without the version byte, as the distribution protocol sends terms after a distribution header.
  */
 export function encodeBody(term: Encodable): Buffer {
-  pos = 0;
+  begin();
   try {
     writeTerm(term, 0);
   } catch (err) {
     throw encodeFailure(term, err);
   }
-  const body = takeOutput(0);
-  pos = 0;
-  return body;
+  return finish();
 }
 
 function compress(plain: Buffer, setting: boolean | number): Buffer {
@@ -158,27 +197,24 @@ const TRUE = atom("true");
 const FALSE = atom("false");
 
 function writeObject(term: object, depth: number): void {
-  const ctor = term.constructor;
-  if (ctor === Atom) return writeAtom(term as Atom);
-  if (ctor === Tuple) return writeTuple((term as Tuple).elements, depth);
-  if (ctor === Array) return writeList(term as Encodable[], depth);
-  if (term instanceof Uint8Array) return writeBinary(term);
-  if (ctor === Float) return writeFloat((term as Float).value);
-  if (term instanceof Map) return writeMap(term as ReadonlyMap<Encodable, Encodable>, depth);
-  if (ctor === Pid) return writePid(term as Pid);
-  if (ctor === Reference) return writeReference(term as Reference);
-  if (ctor === Port) return writePort(term as Port);
-  if (ctor === ImproperList) return writeImproperList(term as ImproperList, depth);
-  if (ctor === BitBinary) return writeBitBinary(term as BitBinary);
-  if (ctor === Fun) return writeFun(term as Fun, depth);
-  if (ctor === ExportFun) return writeExport(term as ExportFun);
-  if (ctor === LocalTerm) return writeRaw((term as LocalTerm).bytes);
-  if (ctor === Object || ctor === undefined) return writeObjectMap(term as Record<string, Encodable>, depth);
-  // Subclasses of the term classes, and arrays from other realms.
+  // instanceof with per-site feedback beats reading `constructor` from objects of many shapes (megamorphic).
   if (term instanceof Atom) return writeAtom(term);
   if (term instanceof Tuple) return writeTuple(term.elements, depth);
   if (Array.isArray(term)) return writeList(term as Encodable[], depth);
-  throw new EncodeError("", `a ${ctor?.name ?? "object"} instance has no Erlang form`);
+  if (term instanceof Uint8Array) return writeBinary(term);
+  if (term instanceof Map) return writeMap(term as ReadonlyMap<Encodable, Encodable>, depth);
+  if (term instanceof Float) return writeFloat(term.value);
+  if (term instanceof Pid) return writePid(term);
+  if (term instanceof Reference) return writeReference(term);
+  if (term instanceof Port) return writePort(term);
+  if (term instanceof ImproperList) return writeImproperList(term as ImproperList, depth);
+  if (term instanceof BitBinary) return writeBitBinary(term);
+  if (term instanceof Fun) return writeFun(term, depth);
+  if (term instanceof ExportFun) return writeExport(term);
+  if (term instanceof LocalTerm) return writeRaw(term.bytes);
+  const proto = Object.getPrototypeOf(term);
+  if (proto === Object.prototype || proto === null) return writeObjectMap(term as Record<string, Encodable>, depth);
+  throw new EncodeError("", `a ${term.constructor?.name ?? "object"} instance has no Erlang form`);
 }
 
 function writeNumber(value: number): void {
@@ -250,10 +286,8 @@ function writeBigInt(value: bigint): void {
 }
 
 // Each atom's encoding is computed once and kept on the (immutable) Atom.
-const encodedAtoms = new WeakMap<Atom, Uint8Array>();
-
 function atomBytes(value: Atom): Uint8Array {
-  let bytes = encodedAtoms.get(value);
+  let bytes = value[ENCODED];
   if (bytes === undefined) {
     const name = Buffer.from(value.name, "utf8");
     let chars = 0;
@@ -271,7 +305,7 @@ function atomBytes(value: Atom): Uint8Array {
       bytes[2] = name.length;
       bytes.set(name, 3);
     }
-    encodedAtoms.set(value, bytes);
+    value[ENCODED] = bytes;
   }
   return bytes;
 }
@@ -283,12 +317,14 @@ function writeAtom(value: Atom): void {
 function writeRaw(bytes: Uint8Array): void {
   const length = bytes.length;
   ensure(length);
+  const o = out;
+  const p = pos;
   if (length < 32) {
-    for (let i = 0; i < length; i++) out[pos + i] = bytes[i];
+    for (let i = 0; i < length; i++) o[p + i] = bytes[i];
   } else {
-    out.set(bytes, pos);
+    o.set(bytes, p);
   }
-  pos += length;
+  pos = p + length;
 }
 
 function writeString(value: string): void {
@@ -402,15 +438,22 @@ function writeImproperList(value: ImproperList, depth: number): void {
   writeTerm(tail as Encodable, depth + 1);
 }
 
+let mapDepth = 0;
+function writeMapEntry(value: Encodable, key: Encodable): void {
+  writeTerm(key, mapDepth);
+  writeTerm(value, mapDepth);
+}
+
 function writeMap(map: ReadonlyMap<Encodable, Encodable>, depth: number): void {
   ensure(5);
   out[pos++] = T.MAP;
   u32At(pos, map.size);
   pos += 4;
-  for (const [key, value] of map) {
-    writeTerm(key, depth + 1);
-    writeTerm(value, depth + 1);
-  }
+  // forEach with a named function allocates no [key, value] pair per entry, unlike for...of.
+  const outer = mapDepth;
+  mapDepth = depth + 1;
+  map.forEach(writeMapEntry);
+  mapDepth = outer;
 }
 
 function writeObjectMap(object: Record<string, Encodable>, depth: number): void {
@@ -432,15 +475,34 @@ function checkU32(value: number, what: string): void {
 }
 
 function writePid(pid: Pid): void {
-  checkU32(pid.id, "a pid's id");
-  checkU32(pid.serial, "a pid's serial");
-  checkU32(pid.creation, "a pid's creation");
-  writeAtomAfterTag(T.NEW_PID, pid.node);
-  ensure(12);
-  u32At(pos, pid.id);
-  u32At(pos + 4, pid.serial);
-  u32At(pos + 8, pid.creation);
-  pos += 12;
+  const { id, serial, creation, node } = pid;
+  if (id >>> 0 !== id || serial >>> 0 !== serial || creation >>> 0 !== creation) {
+    checkU32(id, "a pid's id");
+    checkU32(serial, "a pid's serial");
+    checkU32(creation, "a pid's creation");
+  }
+  if (!(node instanceof Atom)) throw new EncodeError("", "a node name must be an Atom");
+  const name = atomBytes(node);
+  const length = name.length;
+  ensure(13 + length);
+  // Local copies let the compiler check the buffer once for the whole run of stores.
+  const o = out;
+  let p = pos;
+  o[p++] = T.NEW_PID;
+  for (let i = 0; i < length; i++) o[p++] = name[i];
+  o[p++] = id >>> 24;
+  o[p++] = id >>> 16;
+  o[p++] = id >>> 8;
+  o[p++] = id;
+  o[p++] = serial >>> 24;
+  o[p++] = serial >>> 16;
+  o[p++] = serial >>> 8;
+  o[p++] = serial;
+  o[p++] = creation >>> 24;
+  o[p++] = creation >>> 16;
+  o[p++] = creation >>> 8;
+  o[p++] = creation;
+  pos = p;
 }
 
 function writeAtomAfterTag(tag: number, node: Atom): void {
@@ -500,7 +562,8 @@ function writeSmallOrInteger(value: number, what: string): void {
 
 function writeFun(fun: Fun, depth: number): void {
   if (fun.uniq.length !== 16) throw new EncodeError("", "a fun's uniq must be 16 bytes");
-  const start = pos;
+  // Relative to `base`: writing the free variables may move the encoding to another buffer (grow).
+  const start = pos - base;
   ensure(1 + 4 + 1 + 16 + 4 + 4);
   out[pos++] = T.NEW_FUN;
   pos += 4; // size, patched below
@@ -515,7 +578,7 @@ function writeFun(fun: Fun, depth: number): void {
   writeSmallOrInteger(fun.oldUniq, "a fun's old uniq");
   writePid(fun.pid);
   for (let i = 0; i < fun.freeVars.length; i++) writeTerm(fun.freeVars[i], depth + 1);
-  u32At(start + 1, pos - start - 1);
+  u32At(base + start + 1, pos - base - start - 1);
 }
 
 function writeExport(fun: ExportFun): void {
@@ -533,12 +596,12 @@ function writeExport(fun: ExportFun): void {
 function withPath(root: Encodable, err: EncodeError): EncodeError {
   if (err.detail.includes("nested deeper")) return err;
   const path = findBadPath(root, "");
-  pos = 0;
+  reset();
   return path === undefined || path === "" ? err : new EncodeError(path, err.detail);
 }
 
 function encodes(value: unknown): boolean {
-  pos = 0;
+  reset();
   try {
     writeTerm(value as Encodable, 0);
     return true;

@@ -3,6 +3,9 @@
 
 const inspect = Symbol.for("nodejs.util.inspect.custom");
 
+/** Where an Atom keeps its encoded bytes once the encoder has computed them (internal to the codec). */
+export const ENCODED: unique symbol = Symbol("erldist.encodedAtom");
+
 /**
  * An Erlang atom. Atoms made by {@link atom} and by the decoder are interned, so `atom("ok") === atom("ok")`; the
  * decoder stops interning after {@link ATOM_INTERN_LIMIT} distinct names (a peer cannot grow memory without bound),
@@ -11,9 +14,12 @@ const inspect = Symbol.for("nodejs.util.inspect.custom");
 export class Atom {
   /** The atom's text, as Unicode. */
   readonly name: string;
+  /** @internal The atom's External Term Format encoding, filled in by the encoder on first use. */
+  [ENCODED]: Uint8Array | undefined;
   /** Prefer {@link atom}, which interns. */
   constructor(name: string) {
     this.name = name;
+    this[ENCODED] = undefined;
   }
   toString(): string {
     return this.name;
@@ -230,8 +236,12 @@ export class LocalTerm {
   constructor(readonly bytes: Uint8Array) {}
 }
 
-/** What {@link decode} returns. */
+/**
+ * What {@link decode} returns. A `string` appears only as a map key: binary keys that are UTF-8 text decode to JS
+ * strings (which encode back to the same binary), so `map.get("name")` works on Elixir-style maps.
+ */
 export type Term =
+  | string
   | number
   | bigint
   | boolean

@@ -180,6 +180,22 @@ describe("term mapping", () => {
     expect(equals(decode(encoded), fun)).toBe(true);
   });
 
+  it("a fun whose free variables outgrow the encoder's buffer mid-way still gets its size right", () => {
+    const big = new Fun(0, Buffer.alloc(16), 1, atom("m"), 1, 1, new Pid(atom("n@h"), 1, 0, 2), [Buffer.alloc(100_000, 1)]);
+    for (let i = 0; i < 80; i++) {
+      encode(Buffer.alloc(997)); // move the encoder's write position around its buffers
+      const encoded = encode(big);
+      expect(encoded.readUInt32BE(2)).toBe(encoded.length - 2);
+      expect(equals(decode(encoded), big)).toBe(true);
+    }
+  });
+
+  it("encodings stay intact while later ones are made", () => {
+    const terms = Array.from({ length: 300 }, (_, i) => [i, "x".repeat(i * 37), new Tuple([atom(`a${i}`)])]);
+    const encoded = terms.map((t) => encode(t));
+    terms.forEach((t, i) => expect(equals(decode(encoded[i]), t)).toBe(true));
+  });
+
   it("LOCAL_EXT passes through opaquely", () => {
     const local = Buffer.from([131, 121, 1, 2, 3, 4, 5]);
     const term = decode(local);

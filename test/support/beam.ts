@@ -5,13 +5,13 @@
 import { randomBytes } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
-import { decode, type Term } from "../../src/etf/index.js";
+import { atom, decode, encode, tuple, type Encodable, type Term } from "../../src/etf/index.js";
 import { spawnTracked, stopChild } from "./children.js";
 import type { Epmd } from "./epmd.js";
 import { FIXTURES_DIR } from "./fixtures.js";
 
 /** Requests the control channel serves (see erldist_ctl.erl). */
-export const CtlOp = { Eval: 1, Roundtrip: 2, Generate: 3, Verify: 4, RoundtripMany: 5 } as const;
+export const CtlOp = { Eval: 1, Roundtrip: 2, Generate: 3, Verify: 4, Call: 6 } as const;
 export type CtlOp = (typeof CtlOp)[keyof typeof CtlOp];
 
 export interface BeamOptions {
@@ -123,6 +123,11 @@ export class BeamNode {
   /** Evaluates Erlang expressions (e.g. `"lists:seq(1, 3)."`) on the node and returns the value, decoded. */
   async eval(source: string): Promise<Term> {
     return decode(await this.request(CtlOp.Eval, Buffer.from(source, "utf8")));
+  }
+
+  /** Calls `Module:Function(Args...)` on the node with terms as arguments (no source text) and returns the result. */
+  async call(module: string, fn: string, args: Encodable[]): Promise<Term> {
+    return decode(await this.request(CtlOp.Call, encode(tuple(atom(module), atom(fn), args))));
   }
 
   /** Stops the node (closes the channel, then signals if it lingers) and waits for its exit. */
