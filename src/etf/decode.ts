@@ -6,7 +6,7 @@ import { isUtf8 } from "node:buffer";
 import { inflateSync } from "node:zlib";
 import { DecodeError, type DecodeErrorReason } from "./errors.js";
 import * as T from "./tags.js";
-import { viewOf } from "./view.js";
+import { viewOfArrayBuffer } from "./view.js";
 import {
   Atom,
   BitBinary,
@@ -43,6 +43,9 @@ const DEFAULT_MAX_INFLATED = 256 * 1024 * 1024;
 // Decoder state lives in module variables: decoding never re-enters user code, and this is measurably faster than
 // passing a state object. decodeCompressed saves and restores it around the inner term.
 let buf: Buffer = Buffer.alloc(0);
+/** `buf.buffer` and `buf.byteOffset`, read once per decode (the getters are not free). */
+let bufArray: ArrayBufferLike = buf.buffer;
+let bufOffset = 0;
 let pos = 0;
 let end = 0;
 let maxDepth = DEFAULT_MAX_DEPTH;
@@ -83,6 +86,8 @@ function toInput(input: Uint8Array): Buffer {
 
 function setup(input: Uint8Array, offset: number, options: DecodeOptions | undefined): void {
   buf = toInput(input);
+  bufArray = buf.buffer;
+  bufOffset = buf.byteOffset;
   pos = offset;
   end = buf.length;
   maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH;
@@ -95,6 +100,7 @@ function setup(input: Uint8Array, offset: number, options: DecodeOptions | undef
 function release(): void {
   // Do not keep the caller's input (possibly large) reachable after decoding.
   buf = EMPTY;
+  bufArray = EMPTY.buffer;
   atomCache = undefined;
 }
 const EMPTY = Buffer.alloc(0);
@@ -162,6 +168,8 @@ function decodeCompressed(depth: number): Term {
   }
   const outer = { buf, pos, end };
   buf = inflated;
+  bufArray = inflated.buffer;
+  bufOffset = inflated.byteOffset;
   pos = 0;
   end = inflated.length;
   let term: Term;
@@ -176,6 +184,8 @@ function decodeCompressed(depth: number): Term {
     throw err;
   }
   buf = outer.buf;
+  bufArray = buf.buffer;
+  bufOffset = buf.byteOffset;
   pos = outer.end;
   end = outer.end;
   return term;
@@ -201,6 +211,21 @@ function utf8Text(start: number, length: number): string {
   return bytes.toString("utf8");
 }
 
+/**
+ * A cheap hash of a short byte run for the caches below: length and a few sampled bytes (a hit is confirmed by
+ * comparing every byte, so a weak hash only costs a miss).
+ */
+function sampleHash(start: number, length: number, salt: number): number {
+  if (length === 0) return salt;
+  const last = start + length - 1;
+  let hash = Math.imul(length ^ (salt << 8), 0x9e3779b1);
+  hash = Math.imul(hash ^ buf[start], 0x01000193);
+  hash = Math.imul(hash ^ buf[last], 0x01000193);
+  hash = Math.imul(hash ^ buf[start + (length >>> 1)], 0x01000193);
+  hash = Math.imul(hash ^ buf[last - (length >>> 2)], 0x01000193);
+  return hash ^ (hash >>> 15);
+}
+
 // Recently decoded atoms, found by their bytes so that a hit builds no string and does no Map lookup. Fixed size
 // (a collision replaces the slot), so peers cannot grow it.
 const RECENT_SIZE = 4096;
@@ -210,8 +235,7 @@ const recentAtoms = new Array<Atom | undefined>(RECENT_SIZE).fill(undefined);
 
 /** The atom whose text is `length` bytes at `start` (latin-1 or UTF-8 as the tag says). */
 function atomAt(start: number, length: number, latin1: boolean): Atom {
-  let hash = latin1 ? 0x3c6ef372 ^ length : 0x5bd1e995 ^ length;
-  for (let i = start; i < start + length; i++) hash = Math.imul(hash ^ buf[i], 0x01000193);
+  const hash = sampleHash(start, length, latin1 ? 1 : 2);
   const slot = hash & (RECENT_SIZE - 1);
   const known = recentBytes[slot];
   if (known !== undefined && recentHash[slot] === hash && known.length === length) {
@@ -342,7 +366,7 @@ const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 function binaryAt(start: number, length: number): Buffer {
-  const view = viewOf(buf, start, length);
+  const view = viewOfArrayBuffer(bufArray, bufOffset + start, length);
   return copyBinaries ? Buffer.from(view) : view;
 }
 
@@ -373,6 +397,9 @@ function readTerm(depth: number): Term {
       return i32();
     case T.SMALL_ATOM_UTF8:
       return readSmallAtomUtf8();
+    case T.ATOM: // OTP 25's term_to_binary/1 still writes latin-1 atoms this way
+      pos--;
+      return asTermAtom(readAtom());
     case T.SMALL_TUPLE:
       need(1);
       return readTupleElements(buf[pos++], depth, pos - 2);
@@ -449,11 +476,10 @@ function readBinaryKey(): string | Buffer {
   const start = pos;
   pos += length;
   if (length > MAX_CACHED_KEY) {
-    const bytes = viewOf(buf, start, length);
+    const bytes = viewOfArrayBuffer(bufArray, bufOffset + start, length);
     return isUtf8(bytes) ? bytes.toString("utf8") : copyBinaries ? Buffer.from(bytes) : bytes;
   }
-  let hash = 0x2545f491 ^ length;
-  for (let i = start; i < start + length; i++) hash = Math.imul(hash ^ buf[i], 0x01000193);
+  const hash = sampleHash(start, length, 3);
   const slot = hash & (KEY_CACHE_SIZE - 1);
   const known = keyBytes[slot];
   if (known !== undefined && keyHash[slot] === hash && known.length === length) {
@@ -477,7 +503,7 @@ function readBinaryKey(): string | Buffer {
     text += String.fromCharCode(c);
   }
   if (!ascii) {
-    const bytes = viewOf(buf, start, length);
+    const bytes = viewOfArrayBuffer(bufArray, bufOffset + start, length);
     if (!isUtf8(bytes)) return copyBinaries ? Buffer.from(bytes) : bytes;
     text = bytes.toString("utf8");
   }

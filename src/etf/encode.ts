@@ -196,8 +196,27 @@ function writeTerm(term: Encodable, depth: number): void {
 const TRUE = atom("true");
 const FALSE = atom("false");
 
+const ATOM_PROTO = Atom.prototype;
+const TUPLE_PROTO = Tuple.prototype;
+const ARRAY_PROTO = Array.prototype;
+const BUFFER_PROTO = Buffer.prototype;
+const MAP_PROTO = Map.prototype;
+const FLOAT_PROTO = Float.prototype;
+const PID_PROTO = Pid.prototype;
+const OBJECT_PROTO = Object.prototype;
+
 function writeObject(term: object, depth: number): void {
-  // instanceof with per-site feedback beats reading `constructor` from objects of many shapes (megamorphic).
+  // One prototype read and pointer compares for the common shapes: cheaper than instanceof chains on objects of
+  // many shapes. Subclasses and other realms fall through to instanceof.
+  const proto = Object.getPrototypeOf(term);
+  if (proto === ATOM_PROTO) return writeAtom(term as Atom);
+  if (proto === TUPLE_PROTO) return writeTuple((term as Tuple).elements, depth);
+  if (proto === ARRAY_PROTO) return writeList(term as Encodable[], depth);
+  if (proto === BUFFER_PROTO) return writeBinary(term as Buffer);
+  if (proto === MAP_PROTO) return writeMap(term as ReadonlyMap<Encodable, Encodable>, depth);
+  if (proto === FLOAT_PROTO) return writeFloat((term as Float).value);
+  if (proto === PID_PROTO) return writePid(term as Pid);
+  if (proto === OBJECT_PROTO || proto === null) return writeObjectMap(term as Record<string, Encodable>, depth);
   if (term instanceof Atom) return writeAtom(term);
   if (term instanceof Tuple) return writeTuple(term.elements, depth);
   if (Array.isArray(term)) return writeList(term as Encodable[], depth);
@@ -212,8 +231,6 @@ function writeObject(term: object, depth: number): void {
   if (term instanceof Fun) return writeFun(term, depth);
   if (term instanceof ExportFun) return writeExport(term);
   if (term instanceof LocalTerm) return writeRaw(term.bytes);
-  const proto = Object.getPrototypeOf(term);
-  if (proto === Object.prototype || proto === null) return writeObjectMap(term as Record<string, Encodable>, depth);
   throw new EncodeError("", `a ${term.constructor?.name ?? "object"} instance has no Erlang form`);
 }
 

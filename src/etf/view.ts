@@ -9,6 +9,11 @@ const FastBuffer: BufferCtor | undefined =
     ? (species as BufferCtor)
     : undefined;
 
+/** A Buffer viewing `length` bytes of an ArrayBuffer from `offset`; no copy. */
+export const viewOfArrayBuffer: (buffer: ArrayBufferLike, offset: number, length: number) => Buffer = FastBuffer
+  ? (buffer, offset, length) => new FastBuffer(buffer, offset, length)
+  : (buffer, offset, length) => Buffer.from(buffer as ArrayBuffer, offset, length);
+
 /** A Buffer viewing `length` bytes of `source` from `start`; no copy. */
 export const viewOf: (source: Buffer, start: number, length: number) => Buffer = FastBuffer
   ? (source, start, length) => new FastBuffer(source.buffer, source.byteOffset + start, length)
