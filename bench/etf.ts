@@ -192,30 +192,22 @@ function erlangJsCodec(): Codec {
   };
 }
 
+/** erlpack and its fork share an API (pack/unpack of plain JS values). */
+function erlpackCodec(name: string): Codec {
+  const codec = require(name);
+  return {
+    name,
+    probe: `require('${name}').unpack(input)`,
+    kind: "native (C++)",
+    toNative: toPlain,
+    encode: (native) => codec.pack(native),
+    decode: (bytes) => codec.unpack(bytes),
+    decodeNote: "lossy: binaries become strings, tuples arrays, atoms strings",
+  };
+}
+
 function codecs(): Codec[] {
-  const erlpack = require("erlpack");
-  const yukikaze = require("@yukikaze-bot/erlpack");
-  return [
-    {
-      name: "erlpack",
-      probe: "require('erlpack').unpack(input)",
-      kind: "native (C++)",
-      toNative: toPlain,
-      encode: (n) => erlpack.pack(n),
-      decode: (bytes) => erlpack.unpack(bytes),
-      decodeNote: "lossy: binaries become strings, tuples arrays, atoms strings",
-    },
-    {
-      name: "@yukikaze-bot/erlpack",
-      probe: "require('@yukikaze-bot/erlpack').unpack(input)",
-      kind: "native (C++)",
-      toNative: toPlain,
-      encode: (n) => yukikaze.pack(n),
-      decode: (bytes) => yukikaze.unpack(bytes),
-      decodeNote: "lossy: binaries become strings, tuples arrays, atoms strings",
-    },
-    erlangJsCodec(),
-  ];
+  return [erlpackCodec("erlpack"), erlpackCodec("@yukikaze-bot/erlpack"), erlangJsCodec()];
 }
 
 /** Runs the codec's decoder on `bytes` in a child process; says how it failed, or undefined when it worked. */

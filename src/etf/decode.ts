@@ -226,6 +226,13 @@ function sampleHash(start: number, length: number, salt: number): number {
   return hash ^ (hash >>> 15);
 }
 
+/** True when `known` holds exactly the `length` input bytes at `start` (a cache hit). */
+function sameBytesAt(known: Uint8Array, start: number, length: number): boolean {
+  if (known.length !== length) return false;
+  for (let i = 0; i < length; i++) if (known[i] !== buf[start + i]) return false;
+  return true;
+}
+
 // Recently decoded atoms, found by their bytes so that a hit builds no string and does no Map lookup. Fixed size
 // (a collision replaces the slot), so peers cannot grow it.
 const RECENT_SIZE = 4096;
@@ -238,16 +245,7 @@ function atomAt(start: number, length: number, latin1: boolean): Atom {
   const hash = sampleHash(start, length, latin1 ? 1 : 2);
   const slot = hash & (RECENT_SIZE - 1);
   const known = recentBytes[slot];
-  if (known !== undefined && recentHash[slot] === hash && known.length === length) {
-    let same = true;
-    for (let i = 0; i < length; i++) {
-      if (known[i] !== buf[start + i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return recentAtoms[slot]!;
-  }
+  if (known !== undefined && recentHash[slot] === hash && sameBytesAt(known, start, length)) return recentAtoms[slot]!;
   const value = internForDecode(readString(start, length, latin1));
   recentHash[slot] = hash;
   recentBytes[slot] = Uint8Array.prototype.slice.call(buf, start, start + length);
@@ -482,16 +480,7 @@ function readBinaryKey(): string | Buffer {
   const hash = sampleHash(start, length, 3);
   const slot = hash & (KEY_CACHE_SIZE - 1);
   const known = keyBytes[slot];
-  if (known !== undefined && keyHash[slot] === hash && known.length === length) {
-    let same = true;
-    for (let i = 0; i < length; i++) {
-      if (known[i] !== buf[start + i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return keyText[slot];
-  }
+  if (known !== undefined && keyHash[slot] === hash && sameBytesAt(known, start, length)) return keyText[slot];
   let ascii = true;
   let text = "";
   for (let i = start; i < start + length; i++) {
