@@ -1,3 +1,4 @@
 // erldist: a Node.js Erlang node. The codec is complete; the node layers (epmd, dist, node, discovery) build on it.
 
 export * from "./etf/index.js";
+export * from "./epmd/index.js";

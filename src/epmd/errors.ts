@@ -1,0 +1,19 @@
+// Typed errors of the epmd layer, each with a stable code and a message that says what to do.
+
+export type EpmdErrorCode =
+  | "unreachable" // nothing answers at the epmd address
+  | "name_taken" // ALIVE2 refused: a node with this name is registered already
+  | "protocol" // the peer's bytes are not an epmd message
+  | "timeout" // no (complete) answer in time
+  | "aborted"; // the caller's AbortSignal fired
+
+export class EpmdError extends Error {
+  override readonly name = "EpmdError";
+  constructor(
+    readonly code: EpmdErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
