@@ -2,3 +2,4 @@
 
 export * from "./etf/index.js";
 export * from "./epmd/index.js";
+export * from "./dist/index.js";
