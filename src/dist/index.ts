@@ -1,0 +1,12 @@
+// erldist's distribution layer: the version 6 handshake and one connection's framing, ticks and messages.
+export { DistConnection, type ConnectionOptions } from "./connection.js";
+export { DistError, type DistErrorCode } from "./errors.js";
+export { DFLAG, ERLDIST_FLAGS, MANDATORY_OTP25, MANDATORY_OTP26, flagNames } from "./flags.js";
+export {
+  acceptHandshake,
+  digest,
+  initiateHandshake,
+  type AcceptStatus,
+  type Handshake,
+  type HandshakeIdentity,
+} from "./handshake.js";
