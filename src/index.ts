@@ -3,3 +3,4 @@
 export * from "./etf/index.js";
 export * from "./epmd/index.js";
 export * from "./dist/index.js";
+export * from "./node/index.js";

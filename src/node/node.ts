@@ -1,0 +1,392 @@
+// The local Erlang node: a listener for incoming connections, its epmd registration, its connections by peer
+// name (with OTP's simultaneous-connect rules), and the answers BEAM expects from any node without user code
+// (net_kernel's is_auth, so that net_adm:ping/1 returns pong).
+import { EventEmitter } from "node:events";
+import { readFileSync } from "node:fs";
+import { createServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from "node:net";
+import { homedir, hostname } from "node:os";
+import { join } from "node:path";
+import { randomInt } from "node:crypto";
+import {
+  DFLAG,
+  DistConnection,
+  DistError,
+  ERLDIST_FLAGS,
+  acceptHandshake,
+  initiateHandshake,
+  type AcceptStatus,
+  type Handshake,
+  type HandshakeIdentity,
+} from "../dist/index.js";
+import { EpmdError, lookupNode, registerNode, type EpmdRegistration } from "../epmd/index.js";
+import { Atom, Pid, Reference, Tuple, atom, tuple, type Encodable, type Term } from "../etf/index.js";
+import { NodeError } from "./errors.js";
+
+export interface NodeOptions {
+  /** `alive@host` (a long name), or just `alive`, which gets this host's name. */
+  name: string;
+  /** Default: the ERLANG_COOKIE environment variable, then ~/.erlang.cookie (as erl reads it). */
+  cookie?: string;
+  /**
+   * Hidden (default true): BEAM lists the node in nodes(hidden) only, and `global` leaves it alone. A visible node
+   * is treated by `global` as a full member that must connect to every other visible node: use it for tests and
+   * small setups only.
+   */
+  hidden?: boolean;
+  /** Where epmd is (default 127.0.0.1, ERL_EPMD_PORT then 4369), or false to run without epmd. */
+  epmd?: { host?: string; port?: number } | false;
+  /** Distribution listen port (default 0: any free port). */
+  port?: number;
+  /** Address to listen on (default every interface, "0.0.0.0"). */
+  listenHost?: string;
+  /** Without epmd: the port peers listen on (as erl's -erl_epmd_port); default this node's own port. */
+  peerPort?: number;
+  /** net_ticktime in seconds (default 60). */
+  tickTime?: number;
+  /** Milliseconds a connection setup may take (default 7000, erl's net_setuptime). */
+  connectTimeout?: number;
+}
+
+export type PingResult = "pong" | "pang";
+
+interface NodeEvents {
+  /** A connection to a node came up. */
+  nodeup: [name: string];
+  /** A connection went down, with the reason (tick timeout, closed by the peer, disconnected here...). */
+  nodedown: [name: string, reason: DistError | NodeError];
+  /** epmd dropped this node's registration (epmd stopped): peers can no longer find it by name. */
+  registrationLost: [error: EpmdError];
+}
+
+/** Reads the cookie as erl does: ERLANG_COOKIE, then ~/.erlang.cookie. */
+export function defaultCookie(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.ERLANG_COOKIE) return env.ERLANG_COOKIE;
+  const file = join(homedir(), ".erlang.cookie");
+  try {
+    const cookie = readFileSync(file, "utf8").trim();
+    if (cookie !== "") return cookie;
+  } catch {
+    // fall through to the error below
+  }
+  throw new NodeError(
+    "no_cookie",
+    `no cookie: pass the cookie option, set ERLANG_COOKIE, or put the cluster's cookie in ${file}`,
+  );
+}
+
+function fullName(name: string): string {
+  if (name.includes("@")) {
+    const [alive, host] = name.split("@");
+    if (!alive || !host) throw new NodeError("bad_name", `'${name}' is not a node name (alive@host)`);
+    return name;
+  }
+  return `${name}@${hostname().split(".")[0]}`;
+}
+
+function splitName(name: string): { alive: string; host: string } {
+  const at = name.indexOf("@");
+  if (at <= 0 || at === name.length - 1) throw new NodeError("bad_name", `'${name}' is not a node name (alive@host)`);
+  return { alive: name.slice(0, at), host: name.slice(at + 1) };
+}
+
+/** Control message tags this layer handles (erl_dist_protocol "Protocol between Connected Nodes"). */
+const SEND = 2;
+const REG_SEND = 6;
+const SEND_SENDER = 22;
+
+export class Node extends EventEmitter<NodeEvents> {
+  readonly name: string;
+  readonly creation: number;
+  readonly hidden: boolean;
+  private readonly cookie: string;
+  private readonly server: Server;
+  private readonly registration: EpmdRegistration | undefined;
+  private readonly options: NodeOptions;
+  private readonly connections = new Map<string, DistConnection>();
+  private readonly pending = new Map<string, { controller: AbortController; done: Promise<DistConnection> }>();
+  private readonly waiters = new Map<string, Array<(connection: DistConnection) => void>>();
+  private readonly mailboxes = new Map<number, (message: Term) => void>();
+  private nextPid = 1;
+  private nextRef = 1;
+  private stopped = false;
+
+  private constructor(options: NodeOptions, name: string, cookie: string, server: Server, registration: EpmdRegistration | undefined) {
+    super();
+    this.options = options;
+    this.name = name;
+    this.cookie = cookie;
+    this.hidden = options.hidden ?? true;
+    this.server = server;
+    this.registration = registration;
+    this.creation = registration?.creation ?? randomInt(1, 0x7fffffff);
+    server.on("connection", (socket) => this.accept(socket));
+  }
+
+  /** Starts a node: listens, registers with epmd (unless epmd is false), and is ready to connect and be connected to. */
+  static async start(options: NodeOptions): Promise<Node> {
+    const name = fullName(options.name);
+    const cookie = options.cookie ?? defaultCookie();
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (err) =>
+        reject(new NodeError("listen_failed", `cannot listen for distribution on port ${options.port ?? 0}: ${err.message}`, { cause: err })),
+      );
+      server.listen(options.port ?? 0, options.listenHost ?? "0.0.0.0", () => resolve());
+    });
+    let registration: EpmdRegistration | undefined;
+    if (options.epmd !== false) {
+      try {
+        registration = await registerNode({
+          name: splitName(name).alive,
+          listenPort: (server.address() as AddressInfo).port,
+          host: options.epmd?.host,
+          port: options.epmd?.port,
+        });
+      } catch (err) {
+        server.close();
+        throw err;
+      }
+    }
+    const node = new Node(options, name, cookie, server, registration);
+    registration?.on("lost", (error) => node.emit("registrationLost", error));
+    return node;
+  }
+
+  /** The distribution listen port. */
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Names of the connected nodes. */
+  nodes(): string[] {
+    return [...this.connections.keys()];
+  }
+
+  private identity(): HandshakeIdentity {
+    return {
+      name: this.name,
+      cookie: this.cookie,
+      creation: this.creation,
+      flags: this.hidden ? ERLDIST_FLAGS : ERLDIST_FLAGS | DFLAG.PUBLISHED,
+      timeout: this.options.connectTimeout ?? 7000,
+    };
+  }
+
+  /**
+   * Connects to a node (resolves true once connected; at once if it already is). Rejects with a NodeError or a
+   * DistError that says why: the name is not registered, the cookie was rejected, the node is unreachable...
+   */
+  async connect(peer: string, options: { signal?: AbortSignal; port?: number } = {}): Promise<true> {
+    await this.connection(peer, options);
+    return true;
+  }
+
+  /** The connection to `peer`, made if needed (auto-connect, as BEAM does on send). */
+  private async connection(peer: string, options: { signal?: AbortSignal; port?: number } = {}): Promise<DistConnection> {
+    if (this.stopped) throw new NodeError("stopped", "this node is stopped");
+    const existing = this.connections.get(peer);
+    if (existing) return existing;
+    const inFlight = this.pending.get(peer);
+    if (inFlight) return inFlight.done;
+    if (peer === this.name) throw new NodeError("bad_name", "a node does not connect to itself");
+    const controller = new AbortController();
+    const done = this.dial(peer, controller, options);
+    this.pending.set(peer, { controller, done });
+    try {
+      return await done;
+    } finally {
+      if (this.pending.get(peer)?.done === done) this.pending.delete(peer);
+    }
+  }
+
+  private async dial(peer: string, controller: AbortController, options: { signal?: AbortSignal; port?: number }): Promise<DistConnection> {
+    const { alive, host } = splitName(peer);
+    if (options.signal) {
+      if (options.signal.aborted) controller.abort(options.signal.reason);
+      else options.signal.addEventListener("abort", () => controller.abort(options.signal?.reason), { once: true });
+    }
+    const signal = controller.signal;
+    let port = options.port;
+    if (port === undefined) {
+      if (this.options.epmd === false) {
+        port = this.options.peerPort ?? this.port;
+      } else {
+        const found = await lookupNode(alive, { host, port: this.options.epmd?.port, signal, timeout: this.options.connectTimeout ?? 7000 });
+        if (!found) throw new NodeError("not_registered", `no node named '${alive}' is registered with epmd on ${host}`);
+        port = found.port;
+      }
+    }
+    const socket = tcpConnect({ host, port });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", () => resolve());
+      socket.once("error", (err) =>
+        reject(new NodeError("unreachable", `cannot reach ${peer} at ${host}:${port}: ${err.message}`, { cause: err })),
+      );
+    });
+    try {
+      const handshake = await initiateHandshake(socket, { ...this.identity(), signal }, peer);
+      return this.up(socket, handshake);
+    } catch (err) {
+      if (this.stopped) throw new NodeError("stopped", "this node stopped while connecting", { cause: err });
+      if (err instanceof DistError && (err.code === "nok" || (err.code === "aborted" && controller.signal.aborted))) {
+        // Simultaneous connect: the peer's own attempt (or the one we accepted) carries the connection.
+        return this.waitForConnection(peer);
+      }
+      throw err;
+    }
+  }
+
+  private waitForConnection(peer: string): Promise<DistConnection> {
+    const existing = this.connections.get(peer);
+    if (existing) return Promise.resolve(existing);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new NodeError("timeout", `the connection with ${peer} did not come up`)), this.options.connectTimeout ?? 7000);
+      const list = this.waiters.get(peer) ?? [];
+      list.push((connection) => {
+        clearTimeout(timer);
+        resolve(connection);
+      });
+      this.waiters.set(peer, list);
+    });
+  }
+
+  private decide(peer: string): AcceptStatus {
+    if (this.stopped) return "not_allowed";
+    if (this.connections.has(peer)) return "alive";
+    const outgoing = this.pending.get(peer);
+    if (outgoing) {
+      // OTP's rule: the attempt from the node with the greater name wins.
+      if (peer > this.name) {
+        outgoing.controller.abort();
+        return "ok_simultaneous";
+      }
+      return "nok";
+    }
+    return "ok";
+  }
+
+  private accept(socket: Socket): void {
+    acceptHandshake(socket, this.identity(), (peer) => this.decide(peer)).then(
+      (handshake) => this.up(socket, handshake),
+      () => {
+        // A failed handshake closes only its own socket (acceptHandshake destroyed it); the node goes on.
+      },
+    );
+  }
+
+  private up(socket: Socket, handshake: Handshake): DistConnection {
+    const old = this.connections.get(handshake.peerName);
+    if (old) old.close();
+    const connection = new DistConnection(socket, handshake, { tickTime: this.options.tickTime });
+    const peer = handshake.peerName;
+    this.connections.set(peer, connection);
+    connection.on("message", (control, payload) => this.route(connection, control, payload));
+    connection.once("close", (error) => {
+      if (this.connections.get(peer) === connection) {
+        this.connections.delete(peer);
+        this.emit("nodedown", peer, error ?? new NodeError("disconnected", `disconnected from ${peer}`));
+      }
+    });
+    if (this.stopped) {
+      connection.close();
+      return connection;
+    }
+    this.emit("nodeup", peer);
+    for (const waiter of this.waiters.get(peer) ?? []) waiter(connection);
+    this.waiters.delete(peer);
+    return connection;
+  }
+
+  /** Closes the connection to `peer`; true if there was one. */
+  disconnect(peer: string): boolean {
+    const connection = this.connections.get(peer);
+    if (!connection) return false;
+    connection.close();
+    return true;
+  }
+
+  /** As net_adm:ping/1: connects if needed and asks the peer's net_kernel; "pong" if it answers, else "pang". */
+  async ping(peer: string, options: { timeout?: number } = {}): Promise<PingResult> {
+    try {
+      const connection = await this.connection(peer);
+      const reply = await this.call(connection, atom("net_kernel"), tuple(atom("is_auth"), atom(this.name)), options.timeout ?? 7000);
+      return reply === atom("yes") ? "pong" : "pang";
+    } catch {
+      return "pang";
+    }
+  }
+
+  /** A minimal gen_server call used by ping; the full process layer builds on the same mailbox routing. */
+  private call(connection: DistConnection, to: Atom, request: Encodable, timeout: number): Promise<Term> {
+    const from = this.makePid();
+    const ref = this.makeRef();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.mailboxes.delete(from.id);
+        reject(new NodeError("timeout", `no answer from ${to.name} on ${connection.peerName} within ${timeout} ms`));
+      }, timeout);
+      this.mailboxes.set(from.id, (message) => {
+        if (message instanceof Tuple && message.length === 2 && message.elements[0] instanceof Reference) {
+          clearTimeout(timer);
+          this.mailboxes.delete(from.id);
+          resolve(message.elements[1]);
+        }
+      });
+      connection.send(tuple(REG_SEND, from, atom(""), to), tuple(atom("$gen_call"), tuple(from, ref), request));
+    });
+  }
+
+  /** A new pid of this node. */
+  private makePid(): Pid {
+    const id = this.nextPid++;
+    return new Pid(atom(this.name), id & 0x7fff, id >>> 15, this.creation);
+  }
+
+  private makeRef(): Reference {
+    const n = this.nextRef++;
+    return new Reference(atom(this.name), this.creation, [n & 0x3ffff, Math.floor(n / 0x40000) >>> 0, randomInt(0, 0xffffffff)]);
+  }
+
+  /** Delivers an incoming control message: to a pid's mailbox, or to the services every node provides. */
+  private route(connection: DistConnection, control: Term, payload: Term | undefined): void {
+    if (!(control instanceof Tuple)) return;
+    const [tag] = control.elements;
+    if (tag === SEND || tag === SEND_SENDER) {
+      const to = control.elements[2];
+      if (to instanceof Pid && to.node.name === this.name && payload !== undefined) {
+        this.mailboxes.get(to.id + (to.serial << 15))?.(payload);
+      }
+      return;
+    }
+    if (tag === REG_SEND) {
+      const from = control.elements[1];
+      const name = control.elements[3];
+      if (name instanceof Atom && name.name === "net_kernel" && from instanceof Pid) this.netKernel(connection, from, payload);
+    }
+  }
+
+  /** What net_kernel answers: is_auth (ping) with yes; any other call with an error, never silence. */
+  private netKernel(connection: DistConnection, from: Pid, message: Term | undefined): void {
+    if (!(message instanceof Tuple) || message.length !== 3 || message.elements[0] !== atom("$gen_call")) return;
+    const callerAndTag = message.elements[1];
+    if (!(callerAndTag instanceof Tuple) || callerAndTag.length !== 2) return;
+    const [caller, tag] = callerAndTag.elements;
+    if (!(caller instanceof Pid)) return;
+    const request = message.elements[2];
+    const isAuth = request instanceof Tuple && request.elements[0] === atom("is_auth");
+    const reply: Encodable = isAuth ? atom("yes") : tuple(atom("error"), atom("not_supported"));
+    // Sent to the caller's pid: gen:call's receive matches {Tag, Reply} whether the tag is an alias or not.
+    connection.send(tuple(SEND_SENDER, from, caller), tuple(tag as Encodable, reply));
+  }
+
+  /** Stops the node: unregisters from epmd, closes the listener and every connection. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const { controller } of this.pending.values()) controller.abort();
+    await this.registration?.close();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const connection of this.connections.values()) connection.close();
+    await closed;
+  }
+}

@@ -1,0 +1,143 @@
+// The node against real erl (OTP 25): connect both ways, ping both ways, hidden and visible, cookies, epmd errors,
+// nodeup/nodedown with reasons.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DistError } from "../../src/dist/index.js";
+import { EpmdError } from "../../src/epmd/index.js";
+import { atom } from "../../src/etf/index.js";
+import { Node, NodeError, defaultCookie } from "../../src/node/index.js";
+import { BeamNode } from "../support/beam.js";
+import { startEpmd, type Epmd } from "../support/epmd.js";
+import { freePort } from "../support/net.js";
+
+let epmd: Epmd;
+let beam: BeamNode;
+const started: Node[] = [];
+let counter = 0;
+
+async function startNode(overrides: Partial<Parameters<typeof Node.start>[0]> = {}): Promise<Node> {
+  const node = await Node.start({
+    name: `tsnode${++counter}@127.0.0.1`,
+    cookie: beam.cookie,
+    epmd: { port: epmd.port },
+    listenHost: "127.0.0.1",
+    ...overrides,
+  });
+  started.push(node);
+  return node;
+}
+
+beforeAll(async () => {
+  epmd = await startEpmd();
+  beam = await BeamNode.start({ epmd });
+});
+
+afterAll(async () => {
+  await Promise.all(started.map((node) => node.stop()));
+  await beam?.stop();
+  await epmd?.stop();
+});
+
+describe("Node against real erl", () => {
+  it("connects to erl as a hidden node, with a nodeup event", async () => {
+    const node = await startNode();
+    const up = new Promise<string>((resolve) => node.once("nodeup", resolve));
+    expect(await node.connect(beam.name)).toBe(true);
+    expect(await up).toBe(beam.name);
+    expect(node.nodes()).toEqual([beam.name]);
+    expect(await beam.eval("nodes(hidden).")).toContainEqual(atom(node.name));
+    expect(await beam.eval("nodes().")).not.toContainEqual(atom(node.name));
+    expect(await node.connect(beam.name)).toBe(true); // already connected: at once
+  });
+
+  it("pings erl (pong) and an absent node (pang), as net_adm:ping/1", async () => {
+    const node = await startNode();
+    expect(await node.ping(beam.name)).toBe("pong");
+    expect(await node.ping("nobody@127.0.0.1")).toBe("pang");
+  });
+
+  it("erl pings the erldist node (net_kernel is_auth answered) and connects to it", async () => {
+    const node = await startNode();
+    expect(await beam.eval(`net_adm:ping('${node.name}').`)).toBe(atom("pong"));
+    expect(node.nodes()).toContain(beam.name);
+    const other = await startNode();
+    expect(await beam.eval(`net_kernel:connect_node('${other.name}').`)).toBe(true);
+    expect(await beam.eval("nodes(hidden).")).toContainEqual(atom(other.name));
+  });
+
+  it("a visible node is listed by erl's nodes()", async () => {
+    const node = await startNode({ hidden: false });
+    await node.connect(beam.name);
+    expect(await beam.eval("nodes().")).toContainEqual(atom(node.name));
+    node.disconnect(beam.name);
+    await expect.poll(() => beam.eval("nodes()."), { timeout: 5000 }).not.toContainEqual(atom(node.name));
+  });
+
+  it("a wrong cookie fails each way with a clear error, and the node stays up", async () => {
+    const wrong = await startNode({ cookie: "wrong-cookie" });
+    const error = await wrong.connect(beam.name).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(DistError);
+    expect((error as DistError).code).toBe("cookie_rejected");
+    expect(await beam.eval(`net_adm:ping('${wrong.name}').`)).toBe(atom("pang"));
+    expect(wrong.nodes()).toEqual([]);
+    const right = await startNode();
+    expect(await right.ping(beam.name)).toBe("pong");
+  });
+
+  it("disconnect brings the node down on both sides, with a reason", async () => {
+    const node = await startNode();
+    await node.connect(beam.name);
+    const down = new Promise<[string, Error]>((resolve) => node.once("nodedown", (name, reason) => resolve([name, reason])));
+    expect(node.disconnect(beam.name)).toBe(true);
+    const [name, reason] = await down;
+    expect(name).toBe(beam.name);
+    expect(reason).toBeInstanceOf(Error);
+    await expect.poll(() => beam.eval("nodes(hidden)."), { timeout: 5000 }).not.toContainEqual(atom(node.name));
+    expect(node.disconnect(beam.name)).toBe(false);
+  });
+
+  it("sees a peer killed with kill -9 go down (nodedown within net_ticktime)", async () => {
+    const doomed = await BeamNode.start({ epmd, args: ["-kernel", "net_ticktime", "2"] });
+    const node = await startNode({ tickTime: 2 });
+    await node.connect(doomed.name);
+    const down = new Promise<Error>((resolve) => node.once("nodedown", (_name, reason) => resolve(reason)));
+    process.kill(doomed.pid!, "SIGKILL");
+    expect(await down).toBeInstanceOf(DistError);
+    expect(node.nodes()).not.toContain(doomed.name);
+    await doomed.stop();
+  });
+});
+
+describe("Node start-up errors", () => {
+  it("a name already registered in epmd is refused with name_taken", async () => {
+    const first = await startNode();
+    const error = await Node.start({ name: first.name, cookie: "c", epmd: { port: epmd.port }, listenHost: "127.0.0.1" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EpmdError);
+    expect((error as EpmdError).code).toBe("name_taken");
+  });
+
+  it("epmd down: a clear error", async () => {
+    const error = await Node.start({ name: "lonely@127.0.0.1", cookie: "c", epmd: { port: await freePort() }, listenHost: "127.0.0.1" }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(EpmdError);
+    expect((error as EpmdError).code).toBe("unreachable");
+  });
+
+  it("an unregistered peer name: a not_registered error", async () => {
+    const node = await startNode();
+    const error = await node.connect("ghost@127.0.0.1").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NodeError);
+    expect((error as NodeError).code).toBe("not_registered");
+  });
+
+  it("without epmd: connects to a peer at a known port", async () => {
+    const port = (await (await import("../../src/epmd/index.js")).lookupNode(beam.name.split("@")[0], { port: epmd.port }))!.port;
+    const node = await startNode({ epmd: false });
+    expect(await node.connect(beam.name, { port })).toBe(true);
+    expect(await beam.eval("nodes(hidden).")).toContainEqual(atom(node.name));
+  });
+
+  it("reads the cookie as erl does", () => {
+    expect(defaultCookie({ ERLANG_COOKIE: "from-env" })).toBe("from-env");
+  });
+});
