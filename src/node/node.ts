@@ -216,7 +216,7 @@ export class Node extends EventEmitter<NodeEvents> {
         port = found.port;
       }
     }
-    const socket = tcpConnect({ host, port });
+    const socket = tcpConnect({ host, port, noDelay: true });
     await new Promise<void>((resolve, reject) => {
       socket.once("connect", () => resolve());
       socket.once("error", (err) =>
@@ -266,6 +266,7 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 
   private accept(socket: Socket): void {
+    socket.setNoDelay(true);
     acceptHandshake(socket, this.identity(), (peer) => this.decide(peer)).then(
       (handshake) => this.up(socket, handshake),
       () => {
