@@ -1,16 +1,21 @@
-// One distribution connection after the handshake: 4-byte framing, ticks both ways, and control messages in the
-// pass-through format (<<112, Control, [Payload]>>, each term with its version byte), which every OTP release
-// accepts from a peer that did not advertise DIST_HDR_ATOM_CACHE.
+// One distribution connection after the handshake: 4-byte framing, ticks both ways, and control messages. In:
+// pass-through messages (<<112, 131, Control, [131, Payload]>>), distribution headers with the atom cache (68)
+// and fragmented messages (69, 70). Out: a distribution header without atom cache references when the peer
+// takes headers, else pass-through.
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
-import { DecodeError, decodeTerm, encode, type Encodable, type Term } from "../etf/index.js";
+import { DecodeError, decodeTerm, encode, encodeBody, type Atom, type Encodable, type Term } from "../etf/index.js";
 import { DistError } from "./errors.js";
+import { DFLAG } from "./flags.js";
 import type { Handshake } from "./handshake.js";
+import { DIST_FRAG_CONT, DIST_FRAG_HEADER, DIST_HEADER, Reassembler, newAtomCache, readAtomCacheRefs } from "./header.js";
 
 const PASS_THROUGH = 112;
-const DIST_HEADER = 68;
 const VERSION = 131;
+/** A distribution header with no atom cache references: <<131, 68, 0>>. */
+const EMPTY_HEADER = Buffer.from([VERSION, DIST_HEADER, 0]);
 const TICK = Buffer.alloc(4);
+const PASS_THROUGH_PREFIX = Buffer.from([PASS_THROUGH]);
 
 export interface ConnectionOptions {
   /** net_ticktime in seconds (default 60, as BEAM): silence this long means the peer is down. */
@@ -40,6 +45,11 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
   private silentTicks = 0;
   private readonly ticker: NodeJS.Timeout;
   private closed = false;
+  private readonly atomCache = newAtomCache();
+  private readonly reassembler: Reassembler;
+  private readonly sendHeaders: boolean;
+  /** Counters for status pages and tests. */
+  readonly stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, fragmentsIn: 0, ticksOut: 0, atomCacheRefsIn: 0 };
 
   constructor(socket: Socket, handshake: Handshake, options: ConnectionOptions = {}) {
     super();
@@ -48,6 +58,8 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
     this.peerCreation = handshake.peerCreation;
     this.flags = handshake.flags;
     this.maxPacketSize = options.maxPacketSize ?? 1 << 30;
+    this.reassembler = new Reassembler(this.maxPacketSize);
+    this.sendHeaders = (handshake.flags & DFLAG.DIST_HDR_ATOM_CACHE) !== 0n;
     socket.setNoDelay(true);
     const tickMs = ((options.tickTime ?? 60) * 1000) / 4;
     this.ticker = setInterval(() => this.tick(), tickMs);
@@ -66,18 +78,21 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
   /** Sends a control message and, for those that carry one, its payload. */
   send(control: Encodable, payload?: Encodable): void {
     if (this.closed) throw new DistError("closed", `the connection to ${this.peerName} is closed`);
-    const controlBytes = encode(control);
-    const payloadBytes = payload === undefined ? undefined : encode(payload);
-    const length = 1 + controlBytes.length + (payloadBytes?.length ?? 0);
-    const header = Buffer.allocUnsafe(5);
+    const controlBytes = this.sendHeaders ? encodeBody(control) : encode(control);
+    const payloadBytes = payload === undefined ? undefined : this.sendHeaders ? encodeBody(payload) : encode(payload);
+    const prefix = this.sendHeaders ? EMPTY_HEADER : PASS_THROUGH_PREFIX;
+    const length = prefix.length + controlBytes.length + (payloadBytes?.length ?? 0);
+    const header = Buffer.allocUnsafe(4);
     header.writeUInt32BE(length, 0);
-    header[4] = PASS_THROUGH;
     this.socket.cork();
     this.socket.write(header);
+    this.socket.write(prefix);
     this.socket.write(controlBytes);
     if (payloadBytes) this.socket.write(payloadBytes);
     this.socket.uncork();
     this.wroteSinceTick = true;
+    this.stats.messagesOut++;
+    this.stats.bytesOut += 4 + length;
   }
 
   /** Closes the connection (the peer sees the node go down). */
@@ -102,12 +117,16 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
       return;
     }
     this.readSinceTick = false;
-    if (!this.wroteSinceTick) this.socket.write(TICK);
+    if (!this.wroteSinceTick) {
+      this.socket.write(TICK);
+      this.stats.ticksOut++;
+    }
     this.wroteSinceTick = false;
   }
 
   private onData(chunk: Buffer): void {
     this.readSinceTick = true;
+    this.stats.bytesIn += chunk.length;
     this.chunks.push(chunk);
     this.size += chunk.length;
     while (!this.closed && this.size >= 4) {
@@ -128,30 +147,58 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
   }
 
   private onPacket(packet: Buffer): void {
-    if (packet[0] === DIST_HEADER) {
-      this.fail(new DistError("protocol", `${this.peerName} sent a distribution header, which this connection did not advertise`));
-      return;
-    }
-    if (packet[0] !== PASS_THROUGH || packet[1] !== VERSION) {
-      this.fail(new DistError("protocol", `${this.peerName} sent a packet that is not a distribution message (first byte ${packet[0]})`));
-      return;
-    }
-    let control: Term;
-    let payload: Term | undefined;
     try {
-      const first = decodeTerm(packet, 2);
-      control = first.term;
-      if (first.offset < packet.length) {
-        if (packet[first.offset] !== VERSION) throw new DecodeError("bad_version", first.offset, "the payload lacks its version byte");
-        const second = decodeTerm(packet, first.offset + 1);
-        if (second.offset !== packet.length) throw new DecodeError("trailing_bytes", second.offset, "bytes after the payload");
-        payload = second.term;
+      if (packet[0] === PASS_THROUGH && packet[1] === VERSION) {
+        this.deliver(packet, 1, undefined, true);
+      } else if (packet[0] === VERSION && packet.length > 1) {
+        switch (packet[1]) {
+          case DIST_HEADER: {
+            const { refs, offset } = readAtomCacheRefs(packet, 2, this.atomCache);
+            this.stats.atomCacheRefsIn += refs.length;
+            this.deliver(packet, offset, refs, false);
+            return;
+          }
+          case DIST_FRAG_HEADER: {
+            this.stats.fragmentsIn++;
+            const whole = this.reassembler.start(packet.subarray(1), this.atomCache);
+            if (whole) this.deliver(whole.body, 0, whole.refs, false);
+            return;
+          }
+          case DIST_FRAG_CONT: {
+            this.stats.fragmentsIn++;
+            const whole = this.reassembler.continue(packet.subarray(1));
+            if (whole) this.deliver(whole.body, 0, whole.refs, false);
+            return;
+          }
+          default:
+            throw new DistError("protocol", `${this.peerName} sent an unknown distribution header tag ${packet[1]}`);
+        }
+      } else {
+        throw new DistError("protocol", `${this.peerName} sent a packet that is not a distribution message (first byte ${packet[0]})`);
       }
     } catch (err) {
-      this.fail(new DistError("protocol", `${this.peerName} sent a message that does not decode: ${(err as Error).message}`, { cause: err }));
-      return;
+      if (err instanceof DistError) this.fail(err);
+      else this.fail(new DistError("protocol", `${this.peerName} sent a message that does not decode: ${(err as Error).message}`, { cause: err }));
     }
-    this.emit("message", control, payload);
+  }
+
+  /** Decodes the control message (and payload) at `offset` and emits them. */
+  private deliver(body: Buffer, offset: number, atomCache: Atom[] | undefined, versioned: boolean): void {
+    const options = atomCache ? { atomCache } : undefined;
+    const skip = (at: number) => {
+      if (!versioned) return at;
+      if (body[at] !== VERSION) throw new DecodeError("bad_version", at, "a pass-through term lacks its version byte");
+      return at + 1;
+    };
+    const first = decodeTerm(body, skip(offset), options);
+    let payload: Term | undefined;
+    if (first.offset < body.length) {
+      const second = decodeTerm(body, skip(first.offset), options);
+      if (second.offset !== body.length) throw new DecodeError("trailing_bytes", second.offset, "bytes after the payload");
+      payload = second.term;
+    }
+    this.stats.messagesIn++;
+    this.emit("message", first.term, payload);
   }
 
   private fail(error: DistError): void {

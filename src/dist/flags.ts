@@ -51,12 +51,13 @@ export const MANDATORY_OTP25 =
 export const MANDATORY_OTP26 = MANDATORY_OTP25 | DFLAG.V4_NC | DFLAG.UNLINK_ID;
 
 /**
- * What erldist advertises: the OTP 26 mandatory set plus the capabilities the connection layer handles. Atom cache
- * headers and fragments are left out until the receive path handles them (the peer then sends pass-through
- * messages, which OTP 25 to 28 all support).
+ * What erldist advertises: the OTP 26 mandatory set plus the capabilities the connection layer handles, including
+ * distribution headers with the atom cache and fragmented messages (received; erldist sends whole messages).
  */
 export const ERLDIST_FLAGS =
   MANDATORY_OTP26 |
+  DFLAG.DIST_HDR_ATOM_CACHE |
+  DFLAG.FRAGMENTS |
   DFLAG.DIST_MONITOR |
   DFLAG.DIST_MONITOR_NAME |
   DFLAG.SMALL_ATOM_TAGS |

@@ -125,7 +125,13 @@ describe("framing fuzzing", () => {
     // A real erl node connects to the acceptor; then a second, fake peer that completed the handshake with the
     // right cookie (our own initiator) sends garbage frames. The erl connection must stay up throughout.
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 60 }), async (body) => {
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ minLength: 1, maxLength: 60 }),
+          // Distribution headers (68), fragment starts (69) and continuations (70) with random insides.
+          fc.tuple(fc.constantFrom(68, 69, 70, 112), fc.uint8Array({ maxLength: 60 })).map(([tag, rest]) => Uint8Array.from([131, tag, ...rest])),
+        ),
+        async (body) => {
         const before = outcomes.length;
         const socket = connect({ host: "127.0.0.1", port: (server.address() as { port: number }).port });
         await new Promise((resolve) => socket.once("connect", resolve));
@@ -141,8 +147,9 @@ describe("framing fuzzing", () => {
         socket.end();
         const error = await down;
         expect(error).toBeInstanceOf(DistError);
-      }),
-      { numRuns: 100 },
+        },
+      ),
+      { numRuns: 200 },
     );
     expect(await beam.eval("nodes(hidden).")).toContainEqual(atom("fuzzed@127.0.0.1"));
   }, 60_000);

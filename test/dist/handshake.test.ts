@@ -216,3 +216,42 @@ describe("ticks and failure detection (net_ticktime 2)", () => {
     await doomed.stop();
   });
 });
+
+describe("distribution headers, the atom cache and fragments (from erl)", () => {
+  it("negotiates headers and fragments, and decodes atom cache references across messages", async () => {
+    const me = identity();
+    const connection = await connectTo(beam, me);
+    expect(connection.flags & DFLAG.DIST_HDR_ATOM_CACHE).not.toBe(0n);
+    expect(connection.flags & DFLAG.FRAGMENTS).not.toBe(0n);
+    const payloads: Term[] = [];
+    connection.on("message", (_control, payload) => payloads.push(payload!));
+    await beam.eval(
+      `[erlang:send({inbox, '${me.name}'}, {N, N > 0, list_to_atom("a" ++ integer_to_list(N rem 3)), ok, 'héllo'}) || N <- lists:seq(1, 30)], ok.`,
+    );
+    await expect.poll(() => payloads.length).toBe(30);
+    expect(connection.stats.atomCacheRefsIn).toBeGreaterThan(30); // BEAM did use the cache
+    payloads.forEach((payload, i) => {
+      const n = i + 1;
+      expect((payload as Tuple).elements).toEqual([n, true, atom(`a${n % 3}`), atom("ok"), atom("héllo")]);
+    });
+    connection.close();
+  });
+
+  it("reassembles a message BEAM splits into fragments (1 MiB)", async () => {
+    const me = identity();
+    const connection = await connectTo(beam, me);
+    const received = new Promise<Term>((resolve) => connection.once("message", (_c, payload) => resolve(payload!)));
+    await beam.eval(
+      `erlang:send({inbox, '${me.name}'}, {big, binary:copy(<<"0123456789abcdef">>, 65536), [list_to_atom("k" ++ integer_to_list(I)) || I <- lists:seq(1, 100)]}), ok.`,
+    );
+    const payload = (await received) as Tuple;
+    expect(connection.stats.fragmentsIn).toBeGreaterThan(1);
+    expect(payload.elements[0]).toBe(atom("big"));
+    const data = payload.elements[1] as Buffer;
+    expect(data.length).toBe(1 << 20);
+    expect(data.subarray(0, 16).toString()).toBe("0123456789abcdef");
+    expect(data.subarray(-16).toString()).toBe("0123456789abcdef");
+    expect(payload.elements[2]).toEqual(Array.from({ length: 100 }, (_, i) => atom(`k${i + 1}`)));
+    connection.close();
+  });
+});

@@ -1,0 +1,116 @@
+// The normal distribution header (tag 68) and fragmented messages (tags 69 and 70), receive side: the atom cache
+// that headers update and refer to, and reassembly of fragments. See erl_ext_dist "Distribution Header".
+import { internForDecode, type Atom } from "../etf/types.js";
+import { DistError } from "./errors.js";
+
+export const DIST_HEADER = 68;
+export const DIST_FRAG_HEADER = 69;
+export const DIST_FRAG_CONT = 70;
+
+/** A connection's receive-side atom cache: 8 segments of 256 entries. */
+export type AtomCache = Array<Atom | undefined>;
+
+export function newAtomCache(): AtomCache {
+  return new Array<Atom | undefined>(2048).fill(undefined);
+}
+
+function bad(detail: string): never {
+  throw new DistError("protocol", `malformed distribution header: ${detail}`);
+}
+
+/**
+ * Reads the atom cache part of a header at `offset` (the NumberOfAtomCacheRefs byte), updating `cache` with new
+ * entries. Returns the atoms in reference order (what ATOM_CACHE_REF indexes) and the offset after the header.
+ */
+export function readAtomCacheRefs(packet: Buffer, offset: number, cache: AtomCache): { refs: Atom[]; offset: number } {
+  if (offset >= packet.length) bad("it ends before NumberOfAtomCacheRefs");
+  const count = packet[offset++];
+  if (count === 0) return { refs: [], offset };
+  const flagBytes = (count >> 1) + 1;
+  if (offset + flagBytes > packet.length) bad("the flags are truncated");
+  const flags = offset;
+  offset += flagBytes;
+  const nibble = (index: number) => (packet[flags + (index >> 1)] >> ((index & 1) * 4)) & 0xf;
+  const longAtoms = (nibble(count) & 1) === 1;
+  const refs: Atom[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const flag = nibble(i);
+    if (offset >= packet.length) bad("an atom cache reference is truncated");
+    const index = ((flag & 7) << 8) | packet[offset++];
+    if (flag & 8) {
+      let length: number;
+      if (longAtoms) {
+        if (offset + 2 > packet.length) bad("an atom length is truncated");
+        length = packet.readUInt16BE(offset);
+        offset += 2;
+      } else {
+        if (offset >= packet.length) bad("an atom length is truncated");
+        length = packet[offset++];
+      }
+      if (offset + length > packet.length) bad("an atom's text is truncated");
+      const text = packet.toString("utf8", offset, offset + length);
+      offset += length;
+      cache[index] = internForDecode(text);
+    }
+    const atom = cache[index];
+    if (atom === undefined) bad(`reference ${i} names atom cache entry ${index}, which was never filled`);
+    refs[i] = atom;
+  }
+  return { refs, offset };
+}
+
+/** A fragmented message being reassembled. */
+interface Sequence {
+  refs: Atom[];
+  parts: Buffer[];
+  size: number;
+  nextFragment: bigint;
+}
+
+/**
+ * Reassembles fragmented messages. Bounded: at most `maxSequences` in flight and `maxSize` bytes per message;
+ * beyond either, the connection is at fault (DistError).
+ */
+export class Reassembler {
+  private readonly sequences = new Map<bigint, Sequence>();
+
+  constructor(
+    private readonly maxSize: number,
+    private readonly maxSequences = 4096,
+  ) {}
+
+  /** The first fragment (tag 69). Returns the whole message when it is also the last fragment. */
+  start(packet: Buffer, cache: AtomCache): { refs: Atom[]; body: Buffer } | undefined {
+    if (packet.length < 17) bad("a fragment header is truncated");
+    const sequence = packet.readBigUInt64BE(1);
+    const fragment = packet.readBigUInt64BE(9);
+    if (fragment < 1n) bad("fragment ids count down to 1");
+    const { refs, offset } = readAtomCacheRefs(packet, 17, cache);
+    const data = packet.subarray(offset);
+    if (fragment === 1n) return { refs, body: data };
+    if (this.sequences.has(sequence)) bad(`fragment sequence ${sequence} started twice`);
+    if (this.sequences.size >= this.maxSequences) bad(`more than ${this.maxSequences} fragmented messages in flight`);
+    this.sequences.set(sequence, { refs, parts: [data], size: data.length, nextFragment: fragment - 1n });
+    return undefined;
+  }
+
+  /** A continuation fragment (tag 70). Returns the whole message with its last fragment. */
+  continue(packet: Buffer): { refs: Atom[]; body: Buffer } | undefined {
+    if (packet.length < 17) bad("a fragment header is truncated");
+    const sequenceId = packet.readBigUInt64BE(1);
+    const fragment = packet.readBigUInt64BE(9);
+    const sequence = this.sequences.get(sequenceId);
+    if (!sequence) bad(`fragment of unknown sequence ${sequenceId}`);
+    if (fragment !== sequence.nextFragment) bad(`fragment ${fragment} of sequence ${sequenceId} out of order`);
+    const data = packet.subarray(17);
+    sequence.size += data.length;
+    if (sequence.size > this.maxSize) bad(`a fragmented message exceeds ${this.maxSize} bytes`);
+    sequence.parts.push(data);
+    if (fragment > 1n) {
+      sequence.nextFragment = fragment - 1n;
+      return undefined;
+    }
+    this.sequences.delete(sequenceId);
+    return { refs: sequence.refs, body: Buffer.concat(sequence.parts, sequence.size) };
+  }
+}
