@@ -95,9 +95,9 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
     this.stats.bytesOut += 4 + length;
   }
 
-  /** Closes the connection (the peer sees the node go down). */
-  close(): void {
-    this.shutdown(undefined);
+  /** Closes the connection (the peer sees the node go down); `reason`, if given, is what `close` reports. */
+  close(reason?: DistError): void {
+    this.shutdown(reason);
     this.socket.destroy();
   }
 

@@ -1,5 +1,6 @@
 // erldist's distribution layer: the version 6 handshake and one connection's framing, ticks and messages.
 export { DistConnection, type ConnectionOptions } from "./connection.js";
+export { controlTag, hasPayload, makeControl, parseControl, type ControlKind, type ControlMessage } from "./control.js";
 export { DistError, type DistErrorCode } from "./errors.js";
 export { DFLAG, ERLDIST_FLAGS, MANDATORY_OTP25, MANDATORY_OTP26, flagNames } from "./flags.js";
 export {

@@ -14,7 +14,10 @@ import {
   ERLDIST_FLAGS,
   acceptHandshake,
   initiateHandshake,
+  makeControl,
+  parseControl,
   type AcceptStatus,
+  type ControlMessage,
   type Handshake,
   type HandshakeIdentity,
 } from "../dist/index.js";
@@ -88,11 +91,6 @@ function splitName(name: string): { alive: string; host: string } {
   if (at <= 0 || at === name.length - 1) throw new NodeError("bad_name", `'${name}' is not a node name (alive@host)`);
   return { alive: name.slice(0, at), host: name.slice(at + 1) };
 }
-
-/** Control message tags this layer handles (erl_dist_protocol "Protocol between Connected Nodes"). */
-const SEND = 2;
-const REG_SEND = 6;
-const SEND_SENDER = 22;
 
 export class Node extends EventEmitter<NodeEvents> {
   readonly name: string;
@@ -333,7 +331,7 @@ export class Node extends EventEmitter<NodeEvents> {
           resolve(message.elements[1]);
         }
       });
-      connection.send(tuple(REG_SEND, from, atom(""), to), tuple(atom("$gen_call"), tuple(from, ref), request));
+      connection.send(makeControl("REG_SEND", { from, toName: to }), tuple(atom("$gen_call"), tuple(from, ref), request));
     });
   }
 
@@ -350,19 +348,29 @@ export class Node extends EventEmitter<NodeEvents> {
 
   /** Delivers an incoming control message: to a pid's mailbox, or to the services every node provides. */
   private route(connection: DistConnection, control: Term, payload: Term | undefined): void {
-    if (!(control instanceof Tuple)) return;
-    const [tag] = control.elements;
-    if (tag === SEND || tag === SEND_SENDER) {
-      const to = control.elements[2];
-      if (to instanceof Pid && to.node.name === this.name && payload !== undefined) {
-        this.mailboxes.get(to.id + (to.serial << 15))?.(payload);
-      }
+    let message: ControlMessage;
+    try {
+      message = parseControl(control, payload);
+    } catch (err) {
+      // Not a control message: the peer is at fault; only its connection closes.
+      connection.close(err as DistError);
       return;
     }
-    if (tag === REG_SEND) {
-      const from = control.elements[1];
-      const name = control.elements[3];
-      if (name instanceof Atom && name.name === "net_kernel" && from instanceof Pid) this.netKernel(connection, from, payload);
+    switch (message.kind) {
+      case "SEND":
+      case "SEND_SENDER": {
+        const to = message.fields.to;
+        if (to instanceof Pid && to.node.name === this.name) this.mailboxes.get(to.id + (to.serial << 15))?.(message.payload!);
+        return;
+      }
+      case "REG_SEND": {
+        const { from, toName } = message.fields;
+        if (toName instanceof Atom && toName.name === "net_kernel" && from instanceof Pid) this.netKernel(connection, from, message.payload);
+        return;
+      }
+      default:
+        // Links, monitors and the rest belong to the process layer.
+        return;
     }
   }
 
@@ -377,7 +385,7 @@ export class Node extends EventEmitter<NodeEvents> {
     const isAuth = request instanceof Tuple && request.elements[0] === atom("is_auth");
     const reply: Encodable = isAuth ? atom("yes") : tuple(atom("error"), atom("not_supported"));
     // Sent to the caller's pid: gen:call's receive matches {Tag, Reply} whether the tag is an alias or not.
-    connection.send(tuple(SEND_SENDER, from, caller), tuple(tag as Encodable, reply));
+    connection.send(makeControl("SEND_SENDER", { from, to: caller }), tuple(tag as Encodable, reply));
   }
 
   /** Stops the node: unregisters from epmd, closes the listener and every connection. */

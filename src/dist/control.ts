@@ -1,0 +1,96 @@
+// Control messages of the distribution protocol (erl_dist_protocol "Protocol between Connected Nodes"), OTP 25 to
+// 28: one table gives each message its tag, its fields in order, and whether a payload (message, reason or
+// argument list) follows. parseControl checks an incoming control tuple against it; makeControl builds one.
+import { Tuple, atom, type Encodable, type Term } from "../etf/index.js";
+import { DistError } from "./errors.js";
+
+const SPEC = {
+  LINK: [1, ["from", "to"], false],
+  SEND: [2, ["unused", "to"], true],
+  EXIT: [3, ["from", "to", "reason"], false],
+  UNLINK: [4, ["from", "to"], false],
+  NODE_LINK: [5, [], false],
+  REG_SEND: [6, ["from", "unused", "toName"], true],
+  GROUP_LEADER: [7, ["from", "to"], false],
+  EXIT2: [8, ["from", "to", "reason"], false],
+  SEND_TT: [12, ["unused", "to", "traceToken"], true],
+  EXIT_TT: [13, ["from", "to", "traceToken", "reason"], false],
+  REG_SEND_TT: [16, ["from", "unused", "toName", "traceToken"], true],
+  EXIT2_TT: [18, ["from", "to", "traceToken", "reason"], false],
+  MONITOR_P: [19, ["from", "toProc", "ref"], false],
+  DEMONITOR_P: [20, ["from", "toProc", "ref"], false],
+  MONITOR_P_EXIT: [21, ["fromProc", "to", "ref", "reason"], false],
+  SEND_SENDER: [22, ["from", "to"], true],
+  SEND_SENDER_TT: [23, ["from", "to", "traceToken"], true],
+  PAYLOAD_EXIT: [24, ["from", "to"], true],
+  PAYLOAD_EXIT_TT: [25, ["from", "to", "traceToken"], true],
+  PAYLOAD_EXIT2: [26, ["from", "to"], true],
+  PAYLOAD_EXIT2_TT: [27, ["from", "to", "traceToken"], true],
+  PAYLOAD_MONITOR_P_EXIT: [28, ["fromProc", "to", "ref"], true],
+  SPAWN_REQUEST: [29, ["reqId", "from", "groupLeader", "mfa", "optList"], true],
+  SPAWN_REQUEST_TT: [30, ["reqId", "from", "groupLeader", "mfa", "optList", "token"], true],
+  SPAWN_REPLY: [31, ["reqId", "to", "flags", "result"], false],
+  SPAWN_REPLY_TT: [32, ["reqId", "to", "flags", "result", "token"], false],
+  ALIAS_SEND: [33, ["from", "alias"], true],
+  ALIAS_SEND_TT: [34, ["from", "alias", "token"], true],
+  UNLINK_ID: [35, ["id", "from", "to"], false],
+  UNLINK_ID_ACK: [36, ["id", "from", "to"], false],
+} as const satisfies Record<string, readonly [number, readonly string[], boolean]>;
+
+/** The name of a control message, e.g. "REG_SEND". */
+export type ControlKind = keyof typeof SPEC;
+
+/** A control message: its kind, its fields by the protocol's names, and the payload when the kind has one. */
+export interface ControlMessage {
+  kind: ControlKind;
+  tag: number;
+  fields: Record<string, Term>;
+  payload: Term | undefined;
+}
+
+const BY_TAG = new Map<number, ControlKind>(Object.entries(SPEC).map(([kind, [tag]]) => [tag, kind as ControlKind]));
+
+/** The tag of a control message kind. */
+export function controlTag(kind: ControlKind): number {
+  return SPEC[kind][0];
+}
+
+/** True when messages of this kind are followed by a payload. */
+export function hasPayload(kind: ControlKind): boolean {
+  return SPEC[kind][2];
+}
+
+/** Checks an incoming control tuple (and payload) against the protocol; throws DistError `protocol` if it is not one. */
+export function parseControl(control: unknown, payload: Term | undefined): ControlMessage {
+  if (!(control instanceof Tuple) || control.length === 0 || typeof control.elements[0] !== "number") {
+    throw new DistError("protocol", "a control message must be a tuple starting with its integer tag");
+  }
+  const tag = control.elements[0];
+  const kind = BY_TAG.get(tag);
+  if (kind === undefined) throw new DistError("protocol", `unknown control message tag ${tag}`);
+  const [, names, withPayload] = SPEC[kind];
+  if (control.length !== names.length + 1) {
+    throw new DistError("protocol", `${kind} has ${names.length + 1} elements, not ${control.length}`);
+  }
+  if (withPayload !== (payload !== undefined)) {
+    throw new DistError("protocol", withPayload ? `${kind} must be followed by a payload` : `${kind} takes no payload`);
+  }
+  const fields: Record<string, Term> = {};
+  names.forEach((name, i) => (fields[name] = control.elements[i + 1] as Term));
+  return { kind, tag, fields, payload };
+}
+
+/**
+ * Builds the control tuple of `kind` from its fields (by the protocol's names; `unused` defaults to ''). A missing
+ * field is an error.
+ */
+export function makeControl(kind: ControlKind, fields: Record<string, Encodable>): Tuple<Encodable> {
+  const [tag, names] = SPEC[kind];
+  const elements: Encodable[] = [tag];
+  for (const name of names) {
+    const value = name === "unused" ? (fields[name] ?? atom("")) : fields[name];
+    if (value === undefined) throw new TypeError(`${kind} needs the field '${name}'`);
+    elements.push(value);
+  }
+  return new Tuple(elements);
+}
