@@ -366,12 +366,33 @@ export class Node extends EventEmitter<NodeEvents> {
       case "REG_SEND": {
         const { from, toName } = message.fields;
         if (toName instanceof Atom && toName.name === "net_kernel" && from instanceof Pid) this.netKernel(connection, from, message.payload);
+        return; // to a name nobody has: dropped, as BEAM drops it
+      }
+      case "MONITOR_P": {
+        // A monitor of something this node does not run fires at once with noproc, as BEAM's would: a
+        // gen_server:call to a missing name on this node then fails fast instead of waiting for its timeout.
+        const { from, toProc, ref } = message.fields;
+        if (!this.serves(toProc)) {
+          connection.send(makeControl("MONITOR_P_EXIT", { fromProc: toProc as Encodable, to: from as Encodable, ref: ref as Encodable, reason: atom("noproc") }));
+        }
+        return;
+      }
+      case "LINK": {
+        const { from, to } = message.fields;
+        if (!this.serves(to)) connection.send(makeControl("EXIT", { from: to as Encodable, to: from as Encodable, reason: atom("noproc") }));
         return;
       }
       default:
         // Links, monitors and the rest belong to the process layer.
         return;
     }
+  }
+
+  /** True when `target` (a registered name or a pid of this node) is something this node runs. */
+  private serves(target: Term): boolean {
+    if (target instanceof Atom) return target.name === "net_kernel";
+    if (target instanceof Pid) return target.node.name === this.name && this.mailboxes.has(target.id + (target.serial << 15));
+    return false;
   }
 
   /** What net_kernel answers: is_auth (ping) with yes; any other call with an error, never silence. */

@@ -141,3 +141,27 @@ describe("Node start-up errors", () => {
     expect(defaultCookie({ ERLANG_COOKIE: "from-env" })).toBe("from-env");
   });
 });
+
+describe("what the node answers without user code", () => {
+  it("a gen_server:call to a name the node does not have fails at once with noproc (monitor answered)", async () => {
+    const node = await startNode();
+    const result = (await beam.eval(
+      `T0 = erlang:monotonic_time(millisecond), R = (catch gen_server:call({nothere, '${node.name}'}, hi, 20000)), {element(1, element(2, R)), erlang:monotonic_time(millisecond) - T0 < 10000}.`,
+    )) as { elements: unknown[] };
+    expect(result.elements).toEqual([atom("noproc"), true]);
+    const auth = await beam.eval(`gen_server:call({net_kernel, '${node.name}'}, {is_auth, node()}).`);
+    expect(auth).toBe(atom("yes"));
+  });
+
+  it("a link to a process the node does not run gets an EXIT with noproc", async () => {
+    const node = await startNode();
+    await node.connect(beam.name);
+    const reason = await beam.eval(`
+      Self = self(),
+      Bin = <<131, 88, 119, ${Buffer.byteLength(node.name)}, "${node.name}", 0:32, 123:32, ${node.creation}:32>>,
+      Remote = binary_to_term(Bin),
+      spawn(fun() -> process_flag(trap_exit, true), link(Remote), receive {'EXIT', Remote, Why} -> Self ! {why, Why} after 5000 -> Self ! {why, timeout} end end),
+      receive {why, W} -> W end.`);
+    expect(reason).toBe(atom("noproc"));
+  });
+});
