@@ -296,6 +296,26 @@ export class Node extends EventEmitter<NodeEvents> {
     return connection;
   }
 
+  /**
+   * Sends a message to a process on another node, connecting first if needed (as BEAM does on send): `to` is a pid
+   * or `[registeredName, nodeName]`. Resolves once the message is handed to the connection; a message to a node
+   * that cannot be reached rejects with the connection error (BEAM would drop it silently).
+   */
+  async send(to: Pid | readonly [name: string | Atom, node: string], message: Encodable): Promise<void> {
+    if (to instanceof Pid) {
+      const connection = await this.connection(to.node.name);
+      connection.send(makeControl("SEND", { to }), message);
+      return;
+    }
+    const [name, peer] = to;
+    const connection = await this.connection(peer);
+    this.sender ??= this.makePid();
+    connection.send(makeControl("REG_SEND", { from: this.sender, toName: typeof name === "string" ? atom(name) : name }), message);
+  }
+
+  /** The pid that anonymous sends from this node come from (REG_SEND requires a sender). */
+  private sender: Pid | undefined;
+
   /** Closes the connection to `peer`; true if there was one. */
   disconnect(peer: string): boolean {
     const connection = this.connections.get(peer);

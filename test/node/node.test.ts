@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DistError } from "../../src/dist/index.js";
 import { EpmdError } from "../../src/epmd/index.js";
-import { atom } from "../../src/etf/index.js";
+import { Pid, atom, tuple } from "../../src/etf/index.js";
 import { Node, NodeError, defaultCookie } from "../../src/node/index.js";
 import { BeamNode } from "../support/beam.js";
 import { startEpmd, type Epmd } from "../support/epmd.js";
@@ -163,5 +163,27 @@ describe("what the node answers without user code", () => {
       spawn(fun() -> process_flag(trap_exit, true), link(Remote), receive {'EXIT', Remote, Why} -> Self ! {why, Why} after 5000 -> Self ! {why, timeout} end end),
       receive {why, W} -> W end.`);
     expect(reason).toBe(atom("noproc"));
+  });
+});
+
+describe("send", () => {
+  it("connects on demand and delivers to a registered name and to a pid", async () => {
+    const node = await startNode();
+    await beam.eval(
+      "catch ets:new(sent, [named_table, public]), register(sink, spawn(fun Loop() -> receive M -> ets:insert(sent, {erlang:unique_integer(), M}), Loop() end end)), ok.",
+    );
+    expect(node.nodes()).toEqual([]);
+    await node.send(["sink", beam.name], tuple(atom("first"), "text"));
+    expect(node.nodes()).toEqual([beam.name]);
+    const sink = (await beam.eval("whereis(sink).")) as Pid;
+    await node.send(sink, atom("second"));
+    await expect.poll(() => beam.eval("length(ets:tab2list(sent)).")).toBe(2);
+    // Checked in Erlang: the terms that arrived are exactly these, in this order.
+    expect(await beam.eval('[M || {_, M} <- lists:sort(ets:tab2list(sent))] =:= [{first, <<"text">>}, second].')).toBe(true);
+  });
+
+  it("a send to an unreachable node rejects with the reason", async () => {
+    const node = await startNode();
+    await expect(node.send(["x", "ghost@127.0.0.1"], 1)).rejects.toBeInstanceOf(NodeError);
   });
 });
