@@ -104,6 +104,16 @@ function sameDigest(received: Buffer, expected: Buffer): boolean {
   return received.length === expected.length && timingSafeEqual(received, expected);
 }
 
+function outcome(theirs: { name: string; flags: bigint; creation: number }, identity: HandshakeIdentity, reader: PacketReader): Handshake {
+  return {
+    peerName: theirs.name,
+    peerFlags: theirs.flags,
+    peerCreation: theirs.creation,
+    flags: theirs.flags & identity.flags,
+    rest: reader.takeRest(),
+  };
+}
+
 /** Runs `steps` with the handshake's timeout and AbortSignal applied to every read; tidies up either way. */
 async function guarded<T>(socket: Socket, identity: HandshakeIdentity, steps: (reader: PacketReader) => Promise<T>): Promise<T> {
   const reader = new PacketReader(socket);
@@ -181,13 +191,7 @@ export function initiateHandshake(socket: Socket, identity: HandshakeIdentity, e
     if (!sameDigest(ack.subarray(1, 17), digest(ours, identity.cookie))) {
       throw new DistError("cookie_rejected", `${theirs.name} does not know this node's cookie (its digest is wrong): both nodes must use the same cookie`);
     }
-    return {
-      peerName: theirs.name,
-      peerFlags: theirs.flags,
-      peerCreation: theirs.creation,
-      flags: theirs.flags & identity.flags,
-      rest: reader.takeRest(),
-    };
+    return outcome(theirs, identity, reader);
   });
 }
 
@@ -230,12 +234,6 @@ export function acceptHandshake(
     ack[0] = 0x61; // 'a'
     digest(reply.readUInt32BE(1), identity.cookie).copy(ack, 1);
     socket.write(packet2(ack));
-    return {
-      peerName: theirs.name,
-      peerFlags: theirs.flags,
-      peerCreation: theirs.creation,
-      flags: theirs.flags & identity.flags,
-      rest: reader.takeRest(),
-    };
+    return outcome(theirs, identity, reader);
   });
 }

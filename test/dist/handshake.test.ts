@@ -16,6 +16,7 @@ import { lookupNode, registerNode, type EpmdRegistration } from "../../src/epmd/
 import { Pid, Tuple, atom, tuple, type Term } from "../../src/etf/index.js";
 import { BeamNode } from "../support/beam.js";
 import { startEpmd, type Epmd } from "../support/epmd.js";
+import { rejectionOf } from "../support/rejection.js";
 
 let epmd: Epmd;
 let beam: BeamNode;
@@ -55,15 +56,7 @@ async function connectTo(target: BeamNode, me: HandshakeIdentity, tickTime = 60)
   return connection;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<DistError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(DistError);
-    return err as DistError;
-  }
-  throw new Error("expected a DistError");
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf(promise, DistError);
 
 function closed(connection: DistConnection): Promise<DistError | undefined> {
   return new Promise((resolve) => connection.once("close", resolve));

@@ -16,6 +16,7 @@ import { atom, charlistToString, Tuple } from "../../src/etf/index.js";
 import { BeamNode } from "../support/beam.js";
 import { startEpmd, type Epmd } from "../support/epmd.js";
 import { freePort } from "../support/net.js";
+import { rejectionOf } from "../support/rejection.js";
 
 function epmdNames(port: number): string {
   return execFileSync("epmd", ["-port", String(port), "-names"]).toString();
@@ -26,15 +27,7 @@ async function epmdNamesAsync(port: number): Promise<string> {
   return (await promisify(execFile)("epmd", ["-port", String(port), "-names"])).stdout;
 }
 
-async function errorOf(promise: Promise<unknown>): Promise<EpmdError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(EpmdError);
-    return err as EpmdError;
-  }
-  throw new Error("expected an EpmdError");
-}
+const errorOf = (promise: Promise<unknown>) => rejectionOf(promise, EpmdError);
 
 describe("epmd client, against OTP's epmd", () => {
   let epmd: Epmd;
