@@ -92,6 +92,11 @@ function splitName(name: string): { alive: string; host: string } {
   return { alive: name.slice(0, at), host: name.slice(at + 1) };
 }
 
+/** Where a local pid's mailbox is kept: pids are made with a 15-bit id and the rest of the counter in serial. */
+function mailboxKey(pid: Pid): number {
+  return pid.id + pid.serial * 0x8000;
+}
+
 export class Node extends EventEmitter<NodeEvents> {
   readonly name: string;
   readonly creation: number;
@@ -341,13 +346,13 @@ export class Node extends EventEmitter<NodeEvents> {
     const ref = this.makeRef();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.mailboxes.delete(from.id);
+        this.mailboxes.delete(mailboxKey(from));
         reject(new NodeError("timeout", `no answer from ${to.name} on ${connection.peerName} within ${timeout} ms`));
       }, timeout);
-      this.mailboxes.set(from.id, (message) => {
+      this.mailboxes.set(mailboxKey(from), (message) => {
         if (message instanceof Tuple && message.length === 2 && message.elements[0] instanceof Reference) {
           clearTimeout(timer);
-          this.mailboxes.delete(from.id);
+          this.mailboxes.delete(mailboxKey(from));
           resolve(message.elements[1]);
         }
       });
@@ -380,7 +385,7 @@ export class Node extends EventEmitter<NodeEvents> {
       case "SEND":
       case "SEND_SENDER": {
         const to = message.fields.to;
-        if (to instanceof Pid && to.node.name === this.name) this.mailboxes.get(to.id + (to.serial << 15))?.(message.payload!);
+        if (to instanceof Pid && to.node.name === this.name) this.mailboxes.get(mailboxKey(to))?.(message.payload!);
         return;
       }
       case "REG_SEND": {
@@ -411,7 +416,7 @@ export class Node extends EventEmitter<NodeEvents> {
   /** True when `target` (a registered name or a pid of this node) is something this node runs. */
   private serves(target: Term): boolean {
     if (target instanceof Atom) return target.name === "net_kernel";
-    if (target instanceof Pid) return target.node.name === this.name && this.mailboxes.has(target.id + (target.serial << 15));
+    if (target instanceof Pid) return target.node.name === this.name && this.mailboxes.has(mailboxKey(target));
     return false;
   }
 
