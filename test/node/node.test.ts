@@ -187,3 +187,33 @@ describe("send", () => {
     await expect(node.send(["x", "ghost@127.0.0.1"], 1)).rejects.toBeInstanceOf(NodeError);
   });
 });
+
+describe("connection races and epmd-less peers", () => {
+  it("simultaneous connects from both sides end with one connection, as OTP resolves them", async () => {
+    for (let round = 0; round < 5; round++) {
+      const node = await startNode();
+      const [ours, theirs] = await Promise.all([node.connect(beam.name), beam.eval(`net_kernel:connect_node('${node.name}').`)]);
+      expect(ours).toBe(true);
+      expect(theirs).toBe(true);
+      expect(node.nodes()).toEqual([beam.name]);
+      expect(await node.ping(beam.name)).toBe("pong");
+      expect(((await beam.eval("nodes(hidden).")) as unknown[]).filter((n) => n === atom(node.name))).toHaveLength(1);
+      await node.stop();
+    }
+  });
+
+  it("an erl started without epmd (-erl_epmd_port, -dist_listen false) connects to an epmd-less erldist node", async () => {
+    const node = await startNode({ epmd: false });
+    const client = await BeamNode.start({
+      epmd,
+      args: ["-dist_listen", "false", "-erl_epmd_port", String(node.port)],
+    });
+    try {
+      expect(await client.eval(`net_kernel:connect_node('${node.name}').`)).toBe(true);
+      expect(await client.eval(`net_adm:ping('${node.name}').`)).toBe(atom("pong"));
+      expect(node.nodes()).toContain(client.name);
+    } finally {
+      await client.stop();
+    }
+  });
+});
