@@ -248,3 +248,28 @@ describe("distribution headers, the atom cache and fragments (from erl)", () => 
     connection.close();
   });
 });
+
+describe("the statuses erl answers with", () => {
+  it("not_allowed: erl restricted by net_kernel:allow/1 refuses, with a clear error", async () => {
+    const strict = await BeamNode.start({ epmd });
+    try {
+      await strict.eval("net_kernel:allow(['only-this@127.0.0.1']).");
+      const error = await rejection(dial(strict, identity({ cookie: strict.cookie })));
+      expect(error.code).toBe("not_allowed");
+      expect(error.message).toMatch(/does not allow/);
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it("alive: erl still holds a connection for this name; erldist asks it to replace the old one", async () => {
+    const me = identity();
+    const first = await connectTo(beam, me);
+    const firstClosed = closed(first);
+    const second = await connectTo(beam, me); // same name while the first connection is up
+    expect(second.open).toBe(true);
+    expect((await firstClosed)?.code).toBe("closed");
+    expect(await beam.eval("nodes(hidden).")).toContainEqual(atom(me.name));
+    second.close();
+  });
+});

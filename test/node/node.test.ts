@@ -217,3 +217,17 @@ describe("connection races and epmd-less peers", () => {
     }
   });
 });
+
+describe("stop", () => {
+  it("unregisters from epmd and takes every connection down; BEAM sees the node go", async () => {
+    const node = await startNode();
+    await node.connect(beam.name);
+    const alive = node.name.split("@")[0];
+    const { lookupNode } = await import("../../src/epmd/index.js");
+    expect(await lookupNode(alive, { port: epmd.port })).toBeDefined();
+    await node.stop();
+    expect(await lookupNode(alive, { port: epmd.port })).toBeUndefined();
+    await expect.poll(() => beam.eval("nodes(hidden)."), { timeout: 5000 }).not.toContainEqual(atom(node.name));
+    await expect(node.connect(beam.name)).rejects.toBeInstanceOf(NodeError);
+  });
+});
