@@ -8,6 +8,9 @@ export type NodeErrorCode =
   | "unreachable" // the peer's distribution port does not answer
   | "timeout" // no answer in time
   | "disconnected" // the connection was closed by this node
+  | "aborted" // the caller's AbortSignal fired
+  | "exited" // the process has exited
+  | "name_taken" // a name registered already
   | "stopped"; // the node is stopped
 
 export class NodeError extends Error {

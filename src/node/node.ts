@@ -22,8 +22,9 @@ import {
   type HandshakeIdentity,
 } from "../dist/index.js";
 import { EpmdError, lookupNode, registerNode, type EpmdRegistration } from "../epmd/index.js";
-import { Atom, Pid, Reference, Tuple, atom, tuple, type Encodable, type Term } from "../etf/index.js";
+import { Atom, Pid, Reference, Tuple, atom, decode, encode, tuple, type Encodable, type Term } from "../etf/index.js";
 import { NodeError } from "./errors.js";
+import { ErlProcess, type Destination, type ProcessHost } from "./process.js";
 
 export interface NodeOptions {
   /** `alive@host` (a long name), or just `alive`, which gets this host's name. */
@@ -97,7 +98,17 @@ function mailboxKey(pid: Pid): number {
   return pid.id + pid.serial * 0x8000;
 }
 
-export class Node extends EventEmitter<NodeEvents> {
+/** A message sent between local processes arrives as it would over the wire: as the term it encodes to. */
+function asReceived(message: Encodable): Term {
+  return decode(encode(message));
+}
+
+/** Anything a message to a local pid can be delivered to. */
+interface Deliverable {
+  deliver(message: Term): void;
+}
+
+export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   readonly name: string;
   readonly creation: number;
   readonly hidden: boolean;
@@ -108,7 +119,8 @@ export class Node extends EventEmitter<NodeEvents> {
   private readonly connections = new Map<string, DistConnection>();
   private readonly pending = new Map<string, { controller: AbortController; done: Promise<DistConnection> }>();
   private readonly waiters = new Map<string, Array<(connection: DistConnection) => void>>();
-  private readonly mailboxes = new Map<number, (message: Term) => void>();
+  private readonly mailboxes = new Map<number, Deliverable>();
+  private readonly registered = new Map<string, ErlProcess>();
   private nextPid = 1;
   private nextRef = 1;
   private stopped = false;
@@ -302,24 +314,70 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 
   /**
-   * Sends a message to a process on another node, connecting first if needed (as BEAM does on send): `to` is a pid
-   * or `[registeredName, nodeName]`. Resolves once the message is handed to the connection; a message to a node
-   * that cannot be reached rejects with the connection error (BEAM would drop it silently).
+   * Sends a message (from no process in particular) to a pid, a name registered on this node, or `[name, node]`,
+   * connecting first if needed (as BEAM does on send). Resolves once the message is handed to the connection; a
+   * message to a node that cannot be reached rejects with the connection error (BEAM would drop it silently).
    */
-  async send(to: Pid | readonly [name: string | Atom, node: string], message: Encodable): Promise<void> {
-    if (to instanceof Pid) {
-      const connection = await this.connection(to.node.name);
-      connection.send(makeControl("SEND", { to }), message);
-      return;
-    }
-    const [name, peer] = to;
-    const connection = await this.connection(peer);
+  send(to: Destination, message: Encodable): Promise<void> {
     this.sender ??= this.makePid();
-    connection.send(makeControl("REG_SEND", { from: this.sender, toName: typeof name === "string" ? atom(name) : name }), message);
+    return this.sendFrom(this.sender, to, message);
   }
 
   /** The pid that anonymous sends from this node come from (REG_SEND requires a sender). */
   private sender: Pid | undefined;
+
+  /** @internal Sends from a pid of this node; used by processes and by send. */
+  async sendFrom(from: Pid, to: Destination, message: Encodable): Promise<void> {
+    if (to instanceof Pid) {
+      if (to.node.name === this.name) {
+        this.mailboxes.get(mailboxKey(to))?.deliver(asReceived(message)); // to a dead local pid: dropped, as in BEAM
+        return;
+      }
+      (await this.connection(to.node.name)).send(makeControl("SEND_SENDER", { from, to }), message);
+      return;
+    }
+    const [name, peer] = typeof to === "string" || to instanceof Atom ? [to, this.name] : to;
+    const nameText = typeof name === "string" ? name : name.name;
+    if (peer === this.name) {
+      const process = this.registered.get(nameText);
+      if (!process) throw new NodeError("not_registered", `no process is registered as '${nameText}' on this node`);
+      process.deliver(asReceived(message));
+      return;
+    }
+    (await this.connection(peer)).send(makeControl("REG_SEND", { from, toName: atom(nameText) }), message);
+  }
+
+  /** Starts a process: a pid BEAM can send to, with a mailbox to receive from. */
+  spawn(): ErlProcess {
+    if (this.stopped) throw new NodeError("stopped", "this node is stopped");
+    const process = new ErlProcess(this.makePid(), this);
+    this.mailboxes.set(mailboxKey(process.pid), process);
+    return process;
+  }
+
+  /** Registers a process under a name, so that BEAM can send to `{Name, 'this@node'}`. */
+  register(name: string, process: ErlProcess): void {
+    if (!process.alive) throw new NodeError("exited", `process ${process.pid} has exited`);
+    const holder = this.registered.get(name);
+    if (holder && holder !== process) throw new NodeError("name_taken", `'${name}' is registered already (to ${holder.pid})`);
+    this.registered.set(name, process);
+  }
+
+  /** Frees a registered name; true if it was registered. */
+  unregister(name: string): boolean {
+    return this.registered.delete(name);
+  }
+
+  /** The pid registered under `name` on this node, if any. */
+  whereis(name: string): Pid | undefined {
+    return this.registered.get(name)?.pid;
+  }
+
+  /** @internal A process exited: forget its mailbox and its names. */
+  processExited(process: ErlProcess): void {
+    this.mailboxes.delete(mailboxKey(process.pid));
+    for (const [name, holder] of this.registered) if (holder === process) this.registered.delete(name);
+  }
 
   /** Closes the connection to `peer`; true if there was one. */
   disconnect(peer: string): boolean {
@@ -349,12 +407,14 @@ export class Node extends EventEmitter<NodeEvents> {
         this.mailboxes.delete(mailboxKey(from));
         reject(new NodeError("timeout", `no answer from ${to.name} on ${connection.peerName} within ${timeout} ms`));
       }, timeout);
-      this.mailboxes.set(mailboxKey(from), (message) => {
-        if (message instanceof Tuple && message.length === 2 && message.elements[0] instanceof Reference) {
-          clearTimeout(timer);
-          this.mailboxes.delete(mailboxKey(from));
-          resolve(message.elements[1]);
-        }
+      this.mailboxes.set(mailboxKey(from), {
+        deliver: (message) => {
+          if (message instanceof Tuple && message.length === 2 && message.elements[0] instanceof Reference) {
+            clearTimeout(timer);
+            this.mailboxes.delete(mailboxKey(from));
+            resolve(message.elements[1]);
+          }
+        },
       });
       connection.send(makeControl("REG_SEND", { from, toName: to }), tuple(atom("$gen_call"), tuple(from, ref), request));
     });
@@ -385,12 +445,15 @@ export class Node extends EventEmitter<NodeEvents> {
       case "SEND":
       case "SEND_SENDER": {
         const to = message.fields.to;
-        if (to instanceof Pid && to.node.name === this.name) this.mailboxes.get(mailboxKey(to))?.(message.payload!);
+        if (to instanceof Pid && to.node.name === this.name) this.mailboxes.get(mailboxKey(to))?.deliver(message.payload!);
         return;
       }
       case "REG_SEND": {
         const { from, toName } = message.fields;
-        if (toName instanceof Atom && toName.name === "net_kernel" && from instanceof Pid) this.netKernel(connection, from, message.payload);
+        if (!(toName instanceof Atom)) return;
+        const process = this.registered.get(toName.name);
+        if (process) process.deliver(message.payload!);
+        else if (toName.name === "net_kernel" && from instanceof Pid) this.netKernel(connection, from, message.payload);
         return; // to a name nobody has: dropped, as BEAM drops it
       }
       case "MONITOR_P": {
@@ -415,7 +478,7 @@ export class Node extends EventEmitter<NodeEvents> {
 
   /** True when `target` (a registered name or a pid of this node) is something this node runs. */
   private serves(target: Term): boolean {
-    if (target instanceof Atom) return target.name === "net_kernel";
+    if (target instanceof Atom) return target.name === "net_kernel" || this.registered.has(target.name);
     if (target instanceof Pid) return target.node.name === this.name && this.mailboxes.has(mailboxKey(target));
     return false;
   }
@@ -439,6 +502,7 @@ export class Node extends EventEmitter<NodeEvents> {
     if (this.stopped) return;
     this.stopped = true;
     for (const { controller } of this.pending.values()) controller.abort();
+    for (const deliverable of [...this.mailboxes.values()]) if (deliverable instanceof ErlProcess) deliverable.exit("shutdown");
     await this.registration?.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const connection of this.connections.values()) connection.close();

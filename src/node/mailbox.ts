@@ -1,0 +1,89 @@
+// A process's mailbox: messages queue in arrival order; receive takes the first that matches (selective receive,
+// as Erlang's), waiting with a timeout or an AbortSignal when none does. Unmatched messages stay, in order.
+import type { Term } from "../etf/index.js";
+import { NodeError } from "./errors.js";
+
+export interface ReceiveOptions {
+  /** Milliseconds to wait for a matching message (default: forever). */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+interface Waiter {
+  match: (message: Term) => boolean;
+  resolve: (message: Term) => void;
+  reject: (error: Error) => void;
+}
+
+export class Mailbox {
+  private readonly queue: Term[] = [];
+  private readonly waiters: Waiter[] = [];
+  private closedWith: Error | undefined;
+
+  /** How many messages wait in the queue. */
+  get size(): number {
+    return this.queue.length;
+  }
+
+  /** Delivers a message: to the first waiting receive it matches, else to the queue. */
+  deliver(message: Term): void {
+    if (this.closedWith) return;
+    for (let i = 0; i < this.waiters.length; i++) {
+      const waiter = this.waiters[i];
+      if (waiter.match(message)) {
+        this.waiters.splice(i, 1);
+        waiter.resolve(message);
+        return;
+      }
+    }
+    this.queue.push(message);
+  }
+
+  /** The first queued message that `match` accepts (any message without one), waiting for it if needed. */
+  receive(match: (message: Term) => boolean = () => true, options: ReceiveOptions = {}): Promise<Term> {
+    const at = this.queue.findIndex(match);
+    if (at !== -1) return Promise.resolve(this.queue.splice(at, 1)[0]);
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const cleanup = () => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onAbort);
+      };
+      const waiter: Waiter = {
+        match,
+        resolve: (message) => {
+          cleanup();
+          resolve(message);
+        },
+        reject: (error) => {
+          cleanup();
+          reject(error);
+        },
+      };
+      const drop = (error: Error) => {
+        const index = this.waiters.indexOf(waiter);
+        if (index !== -1) this.waiters.splice(index, 1);
+        waiter.reject(error);
+      };
+      const onAbort = () => drop(abortError(options.signal!));
+      if (options.timeout !== undefined) {
+        timer = setTimeout(() => drop(new NodeError("timeout", `no matching message within ${options.timeout} ms`)), options.timeout);
+      }
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Ends the mailbox: pending and later receives reject with `error`; later messages are dropped. */
+  close(error: Error): void {
+    this.closedWith = error;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+    this.queue.length = 0;
+  }
+}
+
+function abortError(signal: AbortSignal): Error {
+  return new NodeError("aborted", "receive was aborted", { cause: signal.reason });
+}
