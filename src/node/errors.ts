@@ -23,3 +23,24 @@ export class NodeError extends Error {
     super(message, options);
   }
 }
+
+/** How a call (gen_server:call semantics) or an rpc failed; `reason` is the Erlang term BEAM gave, if any. */
+export type CallErrorCode =
+  | "timeout" // no reply in time
+  | "noproc" // no such process (or registered name) on that node
+  | "noconnection" // the node is down or went down during the call
+  | "exit" // the server exited during the call; `reason` is its exit reason
+  | "badrpc"; // rpc:call's {badrpc, Reason}
+
+export class CallError extends Error {
+  override readonly name = "CallError";
+  constructor(
+    readonly code: CallErrorCode,
+    message: string,
+    /** The Erlang reason (exit reason, badrpc reason), when there is one. */
+    readonly reason?: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

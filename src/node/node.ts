@@ -22,8 +22,9 @@ import {
   type HandshakeIdentity,
 } from "../dist/index.js";
 import { EpmdError, lookupNode, registerNode, type EpmdRegistration } from "../epmd/index.js";
-import { Atom, Pid, Reference, Tuple, atom, decode, encode, tuple, type Encodable, type Term } from "../etf/index.js";
-import { NodeError } from "./errors.js";
+import { Atom, Pid, Reference, Tuple, atom, decode, encode, equals, tuple, type Encodable, type Term } from "../etf/index.js";
+import { CallError, NodeError } from "./errors.js";
+import { iolistToString } from "./iolist.js";
 import { ErlProcess, type Destination, type ProcessHost } from "./process.js";
 
 export interface NodeOptions {
@@ -98,14 +99,23 @@ function mailboxKey(pid: Pid): number {
   return pid.id + pid.serial * 0x8000;
 }
 
+/** Identifies a reference among this node's monitors. */
+function refKey(ref: Reference): string {
+  return `${ref.node.name}/${ref.creation}/${ref.ids.join(".")}`;
+}
+
+/** The message a monitor delivers: {'DOWN', Ref, process, Target, Reason}. */
+function down(ref: Reference, target: Encodable, reason: Encodable): Term {
+  return asReceived(tuple(atom("DOWN"), ref, atom("process"), target, reason));
+}
+
+function describe(dest: Pid | readonly [name: string | Atom, node: string]): string {
+  return dest instanceof Pid ? String(dest) : `${String(dest[0])} on ${dest[1]}`;
+}
+
 /** A message sent between local processes arrives as it would over the wire: as the term it encodes to. */
 function asReceived(message: Encodable): Term {
   return decode(encode(message));
-}
-
-/** Anything a message to a local pid can be delivered to. */
-interface Deliverable {
-  deliver(message: Term): void;
 }
 
 export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
@@ -119,8 +129,10 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   private readonly connections = new Map<string, DistConnection>();
   private readonly pending = new Map<string, { controller: AbortController; done: Promise<DistConnection> }>();
   private readonly waiters = new Map<string, Array<(connection: DistConnection) => void>>();
-  private readonly mailboxes = new Map<number, Deliverable>();
+  private readonly mailboxes = new Map<number, ErlProcess>();
   private readonly registered = new Map<string, ErlProcess>();
+  /** Monitors this node's processes hold on remote processes, by reference. */
+  private readonly monitors = new Map<string, { process: ErlProcess; target: Encodable; toProc: Encodable; peer: string; ref: Reference }>();
   private nextPid = 1;
   private nextRef = 1;
   private stopped = false;
@@ -300,6 +312,11 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     connection.once("close", (error) => {
       if (this.connections.get(peer) === connection) {
         this.connections.delete(peer);
+        for (const [key, monitor] of this.monitors) {
+          if (monitor.peer !== peer) continue;
+          this.monitors.delete(key);
+          monitor.process.deliver(down(monitor.ref, monitor.target, atom("noconnection")));
+        }
         this.emit("nodedown", peer, error ?? new NodeError("disconnected", `disconnected from ${peer}`));
       }
     });
@@ -373,10 +390,149 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     return this.registered.get(name)?.pid;
   }
 
-  /** @internal A process exited: forget its mailbox and its names. */
+  /** @internal A process exited: forget its mailbox, its names and its monitors. */
   processExited(process: ErlProcess): void {
     this.mailboxes.delete(mailboxKey(process.pid));
     for (const [name, holder] of this.registered) if (holder === process) this.registered.delete(name);
+    for (const monitor of [...this.monitors.values()]) if (monitor.process === process) this.demonitorFrom(process, monitor.ref);
+  }
+
+  /** @internal Monitors a remote process for a local one (see ErlProcess.monitor). */
+  async monitorFrom(process: ErlProcess, target: Pid | readonly [name: string | Atom, node: string]): Promise<Reference> {
+    const ref = this.makeRef();
+    const [toProc, peer, targetTerm]: [Encodable, string, Encodable] =
+      target instanceof Pid
+        ? [target, target.node.name, target]
+        : [typeof target[0] === "string" ? atom(target[0]) : target[0], target[1], tuple(typeof target[0] === "string" ? atom(target[0]) : target[0], atom(target[1]))];
+    let connection: DistConnection;
+    try {
+      connection = await this.connection(peer);
+    } catch {
+      // As in Erlang: monitoring something on a node that cannot be reached fires at once with noconnection.
+      process.deliver(down(ref, targetTerm, atom("noconnection")));
+      return ref;
+    }
+    this.monitors.set(refKey(ref), { process, target: targetTerm, toProc, peer, ref });
+    connection.send(makeControl("MONITOR_P", { from: process.pid, toProc, ref }));
+    return ref;
+  }
+
+  /** @internal Removes a monitor a local process holds. */
+  demonitorFrom(process: ErlProcess, ref: Reference): void {
+    const monitor = this.monitors.get(refKey(ref));
+    if (!monitor || monitor.process !== process) return;
+    this.monitors.delete(refKey(ref));
+    const connection = this.connections.get(monitor.peer);
+    if (connection?.open) connection.send(makeControl("DEMONITOR_P", { from: process.pid, toProc: monitor.toProc, ref }));
+  }
+
+  /**
+   * gen_server:call: sends `{'$gen_call', {From, Tag}, Request}` to `dest` (a pid or `[name, node]`), monitors it,
+   * and resolves with the reply. Rejects with a CallError: `timeout`, `noproc`, `noconnection`, or `exit` with the
+   * server's exit reason.
+   */
+  async call(dest: Pid | readonly [name: string | Atom, node: string], request: Encodable, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<Term> {
+    const timeout = options.timeout ?? 5000;
+    const caller = this.spawn();
+    try {
+      const mref = await caller.monitor(dest);
+      await caller.send(dest, tuple(atom("$gen_call"), tuple(caller.pid, mref), request));
+      const isReply = (m: Term) => m instanceof Tuple && m.length === 2 && equals(m.elements[0], mref);
+      const isDown = (m: Term) => m instanceof Tuple && m.length === 5 && m.elements[0] === atom("DOWN") && equals(m.elements[1], mref);
+      let answer: Term;
+      try {
+        answer = await caller.receive((m) => isReply(m) || isDown(m), { timeout, signal: options.signal });
+      } catch (err) {
+        if (err instanceof NodeError && err.code === "timeout") {
+          throw new CallError("timeout", `no reply from ${describe(dest)} within ${timeout} ms`, undefined, { cause: err });
+        }
+        throw err;
+      }
+      const [, , , , reason] = (answer as Tuple).elements;
+      if (isDown(answer)) {
+        const code = reason === atom("noproc") ? "noproc" : reason === atom("noconnection") ? "noconnection" : "exit";
+        throw new CallError(code, `${describe(dest)} ${code === "exit" ? "exited during the call" : code === "noproc" ? "does not exist" : "is not reachable"}`, reason);
+      }
+      caller.demonitor(mref);
+      return (answer as Tuple).elements[1];
+    } finally {
+      caller.exit();
+    }
+  }
+
+  /** gen_server:cast: sends `{'$gen_cast', Request}` (connecting if needed); never waits for the server. */
+  cast(dest: Pid | readonly [name: string | Atom, node: string], request: Encodable): Promise<void> {
+    return this.send(dest, tuple(atom("$gen_cast"), request));
+  }
+
+  /**
+   * rpc:call: runs `module:fn(...args)` on `peer` through its rex server and resolves with the result. What the
+   * call prints (io:format and friends) goes to `onOutput` as text. `{badrpc, Reason}` becomes a CallError
+   * `badrpc` with that reason.
+   */
+  async rpc(
+    peer: string,
+    module: string,
+    fn: string,
+    args: Encodable[],
+    options: { timeout?: number; onOutput?: (text: string) => void } = {},
+  ): Promise<Term> {
+    const leader = this.groupLeader(peer, options.onOutput ?? (() => {}));
+    try {
+      const result = await this.call(["rex", peer], tuple(atom("call"), atom(module), atom(fn), args, leader.pid), {
+        timeout: options.timeout ?? 30_000,
+      });
+      if (result instanceof Tuple && result.length === 2 && result.elements[0] === atom("badrpc")) {
+        throw new CallError("badrpc", `rpc ${module}:${fn}/${args.length} on ${peer} failed`, result.elements[1]);
+      }
+      return result;
+    } finally {
+      leader.exit();
+    }
+  }
+
+  /** Like rpc, and also returns what the call printed. */
+  async rpcWithOutput(peer: string, module: string, fn: string, args: Encodable[], options: { timeout?: number } = {}): Promise<{ value: Term; output: string }> {
+    let output = "";
+    const value = await this.rpc(peer, module, fn, args, { ...options, onOutput: (text) => (output += text) });
+    return { value, output };
+  }
+
+  /**
+   * A group leader for remote calls: answers the Erlang I/O protocol, handing printed text to `onOutput`.
+   * Formatting requests ({put_chars, Enc, Mod, Fun, Args}, what io:format sends) are formatted by the peer itself.
+   */
+  private groupLeader(peer: string, onOutput: (text: string) => void): ErlProcess {
+    const leader = this.spawn();
+    const serve = async () => {
+      for await (const message of leader) {
+        if (!(message instanceof Tuple) || message.length !== 4 || message.elements[0] !== atom("io_request")) continue;
+        const [, from, replyAs, request] = message.elements;
+        let reply: Encodable = atom("ok");
+        try {
+          const requests = request instanceof Tuple && request.elements[0] === atom("requests") ? (request.elements[1] as Term[]) : [request];
+          for (const one of requests) await this.ioRequest(peer, one, onOutput);
+        } catch {
+          reply = tuple(atom("error"), atom("request"));
+        }
+        if (from instanceof Pid) await leader.send(from, tuple(atom("io_reply"), replyAs as Encodable, reply)).catch(() => {});
+      }
+    };
+    void serve();
+    return leader;
+  }
+
+  private async ioRequest(peer: string, request: Term, onOutput: (text: string) => void): Promise<void> {
+    if (!(request instanceof Tuple) || request.elements[0] !== atom("put_chars")) throw new Error("unsupported io request");
+    const fields = request.elements;
+    if (fields.length === 3) return onOutput(iolistToString(fields[2]));
+    if (fields.length === 2) return onOutput(iolistToString(fields[1]));
+    if (fields.length === 5) {
+      const [, , mod, fun, args] = fields;
+      const text = await this.rpc(peer, (mod as Atom).name, (fun as Atom).name, args as Encodable[]);
+      return onOutput(iolistToString(text));
+    }
+    throw new Error("unsupported put_chars");
   }
 
   /** Closes the connection to `peer`; true if there was one. */
@@ -390,34 +546,11 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   /** As net_adm:ping/1: connects if needed and asks the peer's net_kernel; "pong" if it answers, else "pang". */
   async ping(peer: string, options: { timeout?: number } = {}): Promise<PingResult> {
     try {
-      const connection = await this.connection(peer);
-      const reply = await this.call(connection, atom("net_kernel"), tuple(atom("is_auth"), atom(this.name)), options.timeout ?? 7000);
+      const reply = await this.call(["net_kernel", peer], tuple(atom("is_auth"), atom(this.name)), { timeout: options.timeout ?? 7000 });
       return reply === atom("yes") ? "pong" : "pang";
     } catch {
       return "pang";
     }
-  }
-
-  /** A minimal gen_server call used by ping; the full process layer builds on the same mailbox routing. */
-  private call(connection: DistConnection, to: Atom, request: Encodable, timeout: number): Promise<Term> {
-    const from = this.makePid();
-    const ref = this.makeRef();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.mailboxes.delete(mailboxKey(from));
-        reject(new NodeError("timeout", `no answer from ${to.name} on ${connection.peerName} within ${timeout} ms`));
-      }, timeout);
-      this.mailboxes.set(mailboxKey(from), {
-        deliver: (message) => {
-          if (message instanceof Tuple && message.length === 2 && message.elements[0] instanceof Reference) {
-            clearTimeout(timer);
-            this.mailboxes.delete(mailboxKey(from));
-            resolve(message.elements[1]);
-          }
-        },
-      });
-      connection.send(makeControl("REG_SEND", { from, toName: to }), tuple(atom("$gen_call"), tuple(from, ref), request));
-    });
   }
 
   /** A new pid of this node. */
@@ -465,6 +598,17 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
         }
         return;
       }
+      case "MONITOR_P_EXIT":
+      case "PAYLOAD_MONITOR_P_EXIT": {
+        const { ref } = message.fields;
+        const reason = message.kind === "MONITOR_P_EXIT" ? message.fields.reason : message.payload!;
+        if (!(ref instanceof Reference)) return;
+        const monitor = this.monitors.get(refKey(ref));
+        if (!monitor) return;
+        this.monitors.delete(refKey(ref));
+        monitor.process.deliver(down(ref, monitor.target, reason));
+        return;
+      }
       case "LINK": {
         const { from, to } = message.fields;
         if (!this.serves(to)) connection.send(makeControl("EXIT", { from: to as Encodable, to: from as Encodable, reason: atom("noproc") }));
@@ -502,7 +646,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     if (this.stopped) return;
     this.stopped = true;
     for (const { controller } of this.pending.values()) controller.abort();
-    for (const deliverable of [...this.mailboxes.values()]) if (deliverable instanceof ErlProcess) deliverable.exit("shutdown");
+    for (const process of [...this.mailboxes.values()]) process.exit("shutdown");
     await this.registration?.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const connection of this.connections.values()) connection.close();

@@ -1,5 +1,5 @@
 // A process of the erldist node: a pid BEAM can send to, a mailbox with selective receive, and send.
-import type { Atom, Encodable, Pid, Term } from "../etf/index.js";
+import type { Atom, Encodable, Pid, Reference, Term } from "../etf/index.js";
 import { NodeError } from "./errors.js";
 import { Mailbox, type ReceiveOptions } from "./mailbox.js";
 
@@ -9,6 +9,8 @@ export type Destination = Pid | string | Atom | readonly [name: string | Atom, n
 /** What a process needs from its node. */
 export interface ProcessHost {
   sendFrom(from: Pid, to: Destination, message: Encodable): Promise<void>;
+  monitorFrom(process: ErlProcess, target: Pid | readonly [name: string | Atom, node: string]): Promise<Reference>;
+  demonitorFrom(process: ErlProcess, ref: Reference): void;
   processExited(process: ErlProcess): void;
 }
 
@@ -65,6 +67,21 @@ export class ErlProcess implements AsyncIterable<Term> {
         throw err;
       }
     }
+  }
+
+  /**
+   * Monitors a process on another node (a pid, or `[name, node]`). When it exits, or its node goes down, this
+   * process receives `{'DOWN', Ref, process, Target, Reason}` (Reason `noproc` if it did not exist,
+   * `noconnection` if the node went down), as in Erlang. Resolves with the monitor reference.
+   */
+  monitor(target: Pid | readonly [name: string | Atom, node: string]): Promise<Reference> {
+    if (!this.alive) return Promise.reject(new NodeError("exited", `process ${this.pid} has exited`));
+    return this.host.monitorFrom(this, target);
+  }
+
+  /** Removes a monitor; no 'DOWN' message for it arrives after this. */
+  demonitor(ref: Reference): void {
+    this.host.demonitorFrom(this, ref);
   }
 
   /** Ends the process: its mailbox closes and its registered name (if any) is freed. */

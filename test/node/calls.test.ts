@@ -1,0 +1,112 @@
+// Monitors, gen_server calls and casts, and rpc against real erl.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Pid, Tuple, atom, tuple, type Term } from "../../src/etf/index.js";
+import { CallError, Node } from "../../src/node/index.js";
+import { BeamNode } from "../support/beam.js";
+import { startEpmd, type Epmd } from "../support/epmd.js";
+import { rejectionOf } from "../support/rejection.js";
+
+let epmd: Epmd;
+let beam: BeamNode;
+let node: Node;
+
+beforeAll(async () => {
+  epmd = await startEpmd();
+  beam = await BeamNode.start({ epmd });
+  node = await Node.start({ name: "caller@127.0.0.1", cookie: beam.cookie, epmd: { port: epmd.port }, listenHost: "127.0.0.1" });
+  await beam.eval("kv_server:start(kv), ok.");
+});
+
+afterAll(async () => {
+  await node?.stop();
+  await beam?.stop();
+  await epmd?.stop();
+});
+
+const kv = () => ["kv", beam.name] as const;
+const isDown = (m: Term) => m instanceof Tuple && m.elements[0] === atom("DOWN");
+
+describe("monitors", () => {
+  it("a monitored BEAM process that exits delivers 'DOWN' with its real reason", async () => {
+    const p = node.spawn();
+    const victim = (await beam.eval("spawn(fun() -> receive go -> exit({shutdown, tested}) end end).")) as Pid;
+    const ref = await p.monitor(victim);
+    await p.send(victim, atom("go"));
+    const message = (await p.receive(isDown, { timeout: 5000 })) as Tuple;
+    expect(message.elements[1]).toEqual(ref);
+    expect(message.elements[2]).toBe(atom("process"));
+    expect(message.elements[3]).toEqual(victim);
+    expect(message.elements[4]).toEqual(tuple(atom("shutdown"), atom("tested")));
+    p.exit();
+  });
+
+  it("monitoring a name nobody has gives 'DOWN' with noproc; a demonitored process sends none", async () => {
+    const p = node.spawn();
+    await p.monitor(["no_such_name", beam.name]);
+    const message = (await p.receive(isDown, { timeout: 5000 })) as Tuple;
+    expect(message.elements[3]).toEqual(tuple(atom("no_such_name"), atom(beam.name)));
+    expect(message.elements[4]).toBe(atom("noproc"));
+    const victim = (await beam.eval("spawn(fun() -> receive go -> ok end end).")) as Pid;
+    const ref = await p.monitor(victim);
+    p.demonitor(ref);
+    await p.send(victim, atom("go"));
+    await expect(p.receive(isDown, { timeout: 300 })).rejects.toBeInstanceOf(Error);
+    p.exit();
+  });
+
+  it("a monitor on a node that goes down delivers 'DOWN' with noconnection", async () => {
+    const doomed = await BeamNode.start({ epmd });
+    const p = node.spawn();
+    const target = (await doomed.eval("spawn(fun() -> receive after infinity -> ok end end).")) as Pid;
+    await p.monitor(target);
+    process.kill(doomed.pid!, "SIGKILL");
+    const message = (await p.receive(isDown, { timeout: 10_000 })) as Tuple;
+    expect(message.elements[4]).toBe(atom("noconnection"));
+    await doomed.stop();
+    p.exit();
+  });
+});
+
+describe("gen_server call and cast", () => {
+  it("calls a BEAM gen_server and casts to it", async () => {
+    expect(await node.call(kv(), tuple(atom("put"), atom("a"), 1))).toBe(atom("ok"));
+    expect(await node.call(kv(), tuple(atom("get"), atom("a")))).toBe(1);
+    await node.cast(kv(), tuple(atom("put"), atom("b"), "two"));
+    await expect.poll(() => node.call(kv(), tuple(atom("get"), atom("b")))).toEqual(Buffer.from("two"));
+    const pid = (await beam.eval("whereis(kv).")) as Pid;
+    expect(await node.call(pid, tuple(atom("get"), atom("a")))).toBe(1);
+  });
+
+  it("a missing server fails with noproc, a slow one with timeout, a crashing one with its exit reason", async () => {
+    const missing = await rejectionOf(node.call(["nobody", beam.name], atom("x")), CallError);
+    expect(missing.code).toBe("noproc");
+    const slow = await rejectionOf(node.call(kv(), tuple(atom("sleep"), 1000), { timeout: 100 }), CallError);
+    expect(slow.code).toBe("timeout");
+    await beam.eval("kv_server:start(doomed_kv), ok.");
+    const crashed = await rejectionOf(node.call(["doomed_kv", beam.name], tuple(atom("crash"), atom("on_purpose"))), CallError);
+    expect(crashed.code).toBe("exit");
+    expect(crashed.reason).toBe(atom("on_purpose"));
+  });
+});
+
+describe("rpc", () => {
+  it("runs a function on the peer and returns its value", async () => {
+    expect(await node.rpc(beam.name, "erlang", "node", [])).toBe(atom(beam.name));
+    expect(await node.rpc(beam.name, "lists", "sum", [[1, 2, 3]])).toBe(6);
+  });
+
+  it("captures what the remote call prints", async () => {
+    const { value, output } = await node.rpcWithOutput(beam.name, "io", "format", ["hello ~p and ~ts~n", [42, "wörld"]]);
+    expect(value).toBe(atom("ok"));
+    expect(output).toBe("hello 42 and wörld\n");
+    const streamed: string[] = [];
+    await node.rpc(beam.name, "io", "put_chars", ["line\n"], { onOutput: (text) => streamed.push(text) });
+    expect(streamed).toEqual(["line\n"]);
+  });
+
+  it("turns {badrpc, Reason} into a typed error with the reason", async () => {
+    const error = await rejectionOf(node.rpc(beam.name, "erlang", "error", [atom("boom")]), CallError);
+    expect(error.code).toBe("badrpc");
+    expect((error.reason as Tuple).elements[0]).toBe(atom("EXIT"));
+  });
+});
