@@ -131,6 +131,8 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   private readonly waiters = new Map<string, Array<(connection: DistConnection) => void>>();
   private readonly mailboxes = new Map<number, ErlProcess>();
   private readonly registered = new Map<string, ErlProcess>();
+  /** Monitors remote processes hold on this node's processes: by the watched process, then by reference. */
+  private readonly watchers = new Map<ErlProcess, Map<string, { from: Pid; ref: Reference; toProc: Term; peer: string }>>();
   /** Monitors this node's processes hold on remote processes, by reference. */
   private readonly monitors = new Map<string, { process: ErlProcess; target: Encodable; toProc: Encodable; peer: string; ref: Reference }>();
   private nextPid = 1;
@@ -312,6 +314,9 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     connection.once("close", (error) => {
       if (this.connections.get(peer) === connection) {
         this.connections.delete(peer);
+        for (const process of [...this.mailboxes.values()]) {
+          for (const linked of process.linked()) if (linked.node.name === peer) process.exitSignal(linked, atom("noconnection"), true);
+        }
         for (const [key, monitor] of this.monitors) {
           if (monitor.peer !== peer) continue;
           this.monitors.delete(key);
@@ -390,12 +395,63 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     return this.registered.get(name)?.pid;
   }
 
-  /** @internal A process exited: forget its mailbox, its names and its monitors. */
-  processExited(process: ErlProcess): void {
+  /** @internal A process exited: forget its mailbox, names and monitors; send exit signals to its links. */
+  processExited(process: ErlProcess, reason: Encodable, links: Pid[]): void {
     this.mailboxes.delete(mailboxKey(process.pid));
+    for (const watcher of this.watchers.get(process)?.values() ?? []) {
+      const connection = this.connections.get(watcher.peer);
+      if (!connection?.open) continue;
+      const fields = { fromProc: watcher.toProc as Encodable, to: watcher.from, ref: watcher.ref };
+      if ((connection.flags & DFLAG.EXIT_PAYLOAD) !== 0n) connection.send(makeControl("PAYLOAD_MONITOR_P_EXIT", fields), reason);
+      else connection.send(makeControl("MONITOR_P_EXIT", { ...fields, reason }));
+    }
+    this.watchers.delete(process);
+    for (const target of links) {
+      if (target.node.name === this.name) {
+        this.mailboxes.get(mailboxKey(target))?.exitSignal(process.pid, asReceived(reason), true);
+        continue;
+      }
+      const connection = this.connections.get(target.node.name);
+      if (!connection?.open) continue;
+      if ((connection.flags & DFLAG.EXIT_PAYLOAD) !== 0n) {
+        connection.send(makeControl("PAYLOAD_EXIT", { from: process.pid, to: target }), reason);
+      } else {
+        connection.send(makeControl("EXIT", { from: process.pid, to: target, reason }));
+      }
+    }
     for (const [name, holder] of this.registered) if (holder === process) this.registered.delete(name);
     for (const monitor of [...this.monitors.values()]) if (monitor.process === process) this.demonitorFrom(process, monitor.ref);
   }
+
+  /** @internal Links a local process to `target` (see ErlProcess.link). */
+  async linkFrom(process: ErlProcess, target: Pid): Promise<void> {
+    if (target.node.name === this.name) {
+      const other = this.mailboxes.get(mailboxKey(target));
+      if (other) other.addLink(process.pid);
+      else process.exitSignal(target, atom("noproc"), true);
+      return;
+    }
+    let connection: DistConnection;
+    try {
+      connection = await this.connection(target.node.name);
+    } catch {
+      process.exitSignal(target, atom("noconnection"), true);
+      return;
+    }
+    connection.send(makeControl("LINK", { from: process.pid, to: target }));
+  }
+
+  /** @internal Removes a link a local process holds (UNLINK_ID; the peer acknowledges). */
+  unlinkFrom(process: ErlProcess, target: Pid): void {
+    if (target.node.name === this.name) {
+      this.mailboxes.get(mailboxKey(target))?.dropLink(process.pid);
+      return;
+    }
+    const connection = this.connections.get(target.node.name);
+    if (connection?.open) connection.send(makeControl("UNLINK_ID", { id: this.nextUnlinkId++, from: process.pid, to: target }));
+  }
+
+  private nextUnlinkId = 1;
 
   /** @internal Monitors a remote process for a local one (see ErlProcess.monitor). */
   async monitorFrom(process: ErlProcess, target: Pid | readonly [name: string | Atom, node: string]): Promise<Reference> {
@@ -593,9 +649,22 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
         // A monitor of something this node does not run fires at once with noproc, as BEAM's would: a
         // gen_server:call to a missing name on this node then fails fast instead of waiting for its timeout.
         const { from, toProc, ref } = message.fields;
+        const watched = toProc instanceof Atom ? this.registered.get(toProc.name) : this.localProcess(toProc);
+        if (watched && from instanceof Pid && ref instanceof Reference) {
+          const list = this.watchers.get(watched) ?? new Map();
+          list.set(refKey(ref), { from, ref, toProc, peer: connection.peerName });
+          this.watchers.set(watched, list);
+          return;
+        }
         if (!this.serves(toProc)) {
           connection.send(makeControl("MONITOR_P_EXIT", { fromProc: toProc as Encodable, to: from as Encodable, ref: ref as Encodable, reason: atom("noproc") }));
         }
+        return;
+      }
+      case "DEMONITOR_P": {
+        const { toProc, ref } = message.fields;
+        const watched = toProc instanceof Atom ? this.registered.get(toProc.name) : this.localProcess(toProc);
+        if (watched && ref instanceof Reference) this.watchers.get(watched)?.delete(refKey(ref));
         return;
       }
       case "MONITOR_P_EXIT":
@@ -611,13 +680,46 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       }
       case "LINK": {
         const { from, to } = message.fields;
-        if (!this.serves(to)) connection.send(makeControl("EXIT", { from: to as Encodable, to: from as Encodable, reason: atom("noproc") }));
+        const process = this.localProcess(to);
+        if (process && from instanceof Pid) process.addLink(from);
+        else if (!this.serves(to)) connection.send(makeControl("EXIT", { from: to as Encodable, to: from as Encodable, reason: atom("noproc") }));
+        return;
+      }
+      case "UNLINK_ID": {
+        const { id, from, to } = message.fields;
+        // The acknowledgement goes first, before any other signal to the sender (OTP 26's rule).
+        connection.send(makeControl("UNLINK_ID_ACK", { id: id as Encodable, from: to as Encodable, to: from as Encodable }));
+        if (from instanceof Pid) this.localProcess(to)?.dropLink(from);
+        return;
+      }
+      case "UNLINK": {
+        const { from, to } = message.fields;
+        if (from instanceof Pid) this.localProcess(to)?.dropLink(from);
+        return;
+      }
+      case "EXIT":
+      case "EXIT_TT":
+      case "PAYLOAD_EXIT":
+      case "PAYLOAD_EXIT_TT":
+      case "EXIT2":
+      case "EXIT2_TT":
+      case "PAYLOAD_EXIT2":
+      case "PAYLOAD_EXIT2_TT": {
+        const { from, to } = message.fields;
+        const reason = message.kind.startsWith("PAYLOAD_") ? message.payload! : message.fields.reason;
+        const linked = !message.kind.includes("EXIT2");
+        if (from instanceof Pid) this.localProcess(to)?.exitSignal(from, reason, linked);
         return;
       }
       default:
         // Links, monitors and the rest belong to the process layer.
         return;
     }
+  }
+
+  /** The live local process `target` names (a pid of this node), if any. */
+  private localProcess(target: Term): ErlProcess | undefined {
+    return target instanceof Pid && target.node.name === this.name ? this.mailboxes.get(mailboxKey(target)) : undefined;
   }
 
   /** True when `target` (a registered name or a pid of this node) is something this node runs. */

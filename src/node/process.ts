@@ -1,5 +1,5 @@
 // A process of the erldist node: a pid BEAM can send to, a mailbox with selective receive, and send.
-import type { Atom, Encodable, Pid, Reference, Term } from "../etf/index.js";
+import { atom, tuple, type Atom, type Encodable, type Pid, type Reference, type Term } from "../etf/index.js";
 import { NodeError } from "./errors.js";
 import { Mailbox, type ReceiveOptions } from "./mailbox.js";
 
@@ -11,12 +11,30 @@ export interface ProcessHost {
   sendFrom(from: Pid, to: Destination, message: Encodable): Promise<void>;
   monitorFrom(process: ErlProcess, target: Pid | readonly [name: string | Atom, node: string]): Promise<Reference>;
   demonitorFrom(process: ErlProcess, ref: Reference): void;
-  processExited(process: ErlProcess): void;
+  linkFrom(process: ErlProcess, target: Pid): Promise<void>;
+  unlinkFrom(process: ErlProcess, target: Pid): void;
+  processExited(process: ErlProcess, reason: Encodable, links: Pid[]): void;
+}
+
+function atomLike(name: string): Atom {
+  return atom(name);
+}
+
+/** The message a trapping process gets for an exit signal: {'EXIT', From, Reason}. */
+function exitMessage(from: Pid, reason: Term): Term {
+  return tuple(atom("EXIT"), from, reason) as Term;
 }
 
 export class ErlProcess implements AsyncIterable<Term> {
   private readonly mailbox = new Mailbox();
-  private exitReason: Term | undefined;
+  private exitReason: Encodable | undefined;
+  /** The processes this one is linked to, by their printed pid. */
+  private readonly links = new Map<string, Pid>();
+  /**
+   * Trap exits (process_flag(trap_exit, true)): exit signals from links and exit/2 arrive as
+   * `{'EXIT', From, Reason}` messages instead of ending the process (`kill` still ends it).
+   */
+  trapExits = false;
 
   constructor(
     /** This process's pid: send it to BEAM processes so they can reply. */
@@ -84,11 +102,63 @@ export class ErlProcess implements AsyncIterable<Term> {
     this.host.demonitorFrom(this, ref);
   }
 
-  /** Ends the process: its mailbox closes and its registered name (if any) is freed. */
-  exit(reason: Term | string = "normal"): void {
+  /** Why the process exited (undefined while it runs). */
+  get reason(): Encodable | undefined {
+    return this.exitReason;
+  }
+
+  /** The pids this process is linked to. */
+  linked(): Pid[] {
+    return [...this.links.values()];
+  }
+
+  /**
+   * Links to another process (LINK): if either exits abnormally, the other gets an exit signal. A pid that does
+   * not exist answers with an exit signal `noproc`.
+   */
+  link(target: Pid): Promise<void> {
+    if (!this.alive) return Promise.reject(new NodeError("exited", `process ${this.pid} has exited`));
+    this.links.set(String(target), target);
+    return this.host.linkFrom(this, target);
+  }
+
+  /** Removes a link (UNLINK_ID, acknowledged by the peer as OTP 26+ requires). */
+  unlink(target: Pid): void {
+    if (this.links.delete(String(target))) this.host.unlinkFrom(this, target);
+  }
+
+  /** @internal The peer linked to this process (or answered our link). */
+  addLink(from: Pid): void {
+    if (this.alive) this.links.set(String(from), from);
+  }
+
+  /** @internal The peer removed the link. */
+  dropLink(from: Pid): boolean {
+    return this.links.delete(String(from));
+  }
+
+  /**
+   * @internal An exit signal arrived from `from`: through a link (`linked`) or from exit/2. Applies Erlang's rules:
+   * `kill` (exit/2) ends the process with `killed`; a trapping process gets an 'EXIT' message; `normal` is ignored;
+   * anything else ends the process with that reason.
+   */
+  exitSignal(from: Pid, reason: Term, linked: boolean): void {
     if (!this.alive) return;
-    this.exitReason = reason as Term;
+    if (linked && !this.links.delete(String(from))) return; // not (or no longer) linked: nothing to break
+    const isAtom = (name: string) => typeof reason === "object" && reason !== null && "name" in reason && (reason as Atom).name === name;
+    if (!linked && isAtom("kill")) return this.exit(atomLike("killed"));
+    if (this.trapExits) return this.deliver(exitMessage(from, reason));
+    if (isAtom("normal")) return;
+    this.exit(reason);
+  }
+
+  /** Ends the process: its mailbox closes, its names are freed, and linked processes get an exit signal. */
+  exit(reason: Encodable = atomLike("normal")): void {
+    if (!this.alive) return;
+    this.exitReason = typeof reason === "string" ? atomLike(reason) : reason;
     this.mailbox.close(new NodeError("exited", `process ${this.pid} exited`));
-    this.host.processExited(this);
+    const links = [...this.links.values()];
+    this.links.clear();
+    this.host.processExited(this, this.exitReason, links);
   }
 }
