@@ -61,6 +61,18 @@ interface NodeEvents {
   nodedown: [name: string, reason: DistError | NodeError];
   /** epmd dropped this node's registration (epmd stopped): peers can no longer find it by name. */
   registrationLost: [error: EpmdError];
+  /** A handler of a server made with `serve` threw; the server goes on. */
+  serverError: [name: string, error: Error];
+}
+
+/** The callbacks of a server made with {@link Node.serve}. */
+export interface ServerHandlers {
+  /** gen_server:call: the value (or promise of it) is the reply. `from` is the caller's pid. */
+  call?(request: Term, from: Pid): Encodable | Promise<Encodable>;
+  /** gen_server:cast. */
+  cast?(request: Term): void | Promise<void>;
+  /** Any other message. */
+  info?(message: Term): void | Promise<void>;
 }
 
 /** Reads the cookie as erl does: ERLANG_COOKIE, then ~/.erlang.cookie. */
@@ -367,6 +379,43 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       return;
     }
     (await this.connection(peer)).send(makeControl("REG_SEND", { from, toName: atom(nameText) }), message);
+  }
+
+  /**
+   * A gen_server in TypeScript: registers `name` so that BEAM code can `gen_server:call({Name, 'this@node'}, Req)`
+   * and `gen_server:cast`. Requests are handled one at a time, in order, as a gen_server does; `call` may be async
+   * and its value is the reply. A handler that throws does not take the server down: the caller gets
+   * `{error, <<Message>>}` and the node emits `serverError`. Returns the server's process (exit() stops it).
+   */
+  serve(name: string, handlers: ServerHandlers): ErlProcess {
+    const server = this.spawn();
+    this.register(name, server);
+    const run = async () => {
+      for await (const message of server) {
+        try {
+          if (message instanceof Tuple && message.length === 3 && message.elements[0] === atom("$gen_call")) {
+            const [, fromAndTag, request] = message.elements;
+            const [from, tag] = (fromAndTag as Tuple).elements;
+            let reply: Encodable;
+            try {
+              reply = handlers.call ? await handlers.call(request, from as Pid) : tuple(atom("error"), atom("no_call_handler"));
+            } catch (err) {
+              this.emit("serverError", name, err as Error);
+              reply = tuple(atom("error"), String((err as Error)?.message ?? err));
+            }
+            await server.send(from as Pid, tuple(tag as Encodable, reply)).catch(() => {});
+          } else if (message instanceof Tuple && message.length === 2 && message.elements[0] === atom("$gen_cast")) {
+            await handlers.cast?.(message.elements[1]);
+          } else {
+            await handlers.info?.(message);
+          }
+        } catch (err) {
+          this.emit("serverError", name, err as Error);
+        }
+      }
+    };
+    void run();
+    return server;
   }
 
   /** Starts a process: a pid BEAM can send to, with a mailbox to receive from. */

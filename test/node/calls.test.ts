@@ -110,3 +110,33 @@ describe("rpc", () => {
     expect((error.reason as Tuple).elements[0]).toBe(atom("EXIT"));
   });
 });
+
+describe("serving calls from BEAM", () => {
+  it("BEAM code calls and casts a TypeScript gen_server", async () => {
+    const casts: Term[] = [];
+    node.serve("calc", {
+      call: async (request) => {
+        const [op, a, b] = (request as Tuple).elements as [unknown, number, number];
+        await new Promise((r) => setTimeout(r, 5)); // async handlers are awaited
+        if (op === atom("add")) return a + b;
+        if (op === atom("fail")) throw new Error("asked to fail");
+        return tuple(atom("unknown"), request);
+      },
+      cast: (request) => void casts.push(request),
+    });
+    expect(await beam.eval(`gen_server:call({calc, '${node.name}'}, {add, 2, 40}).`)).toBe(42);
+    const results = (await beam.eval(
+      `[gen_server:call({calc, '${node.name}'}, {add, I, I}) || I <- lists:seq(1, 20)].`,
+    )) as number[];
+    expect(results).toEqual(Array.from({ length: 20 }, (_, i) => 2 * (i + 1)));
+    const errors: string[] = [];
+    node.once("serverError", (_name, error) => errors.push(error.message));
+    const failed = (await beam.eval(`gen_server:call({calc, '${node.name}'}, {fail, 0, 0}).`)) as Tuple;
+    expect(failed.elements[0]).toBe(atom("error"));
+    expect(errors).toEqual(["asked to fail"]);
+    expect(await beam.eval(`gen_server:call({calc, '${node.name}'}, {add, 1, 1}).`)).toBe(2); // still serving
+    await beam.eval(`gen_server:cast({calc, '${node.name}'}, {note, 1}), ok.`);
+    await expect.poll(() => casts.length).toBe(1);
+    expect(casts[0]).toEqual(tuple(atom("note"), 1));
+  });
+});
