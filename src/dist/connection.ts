@@ -16,6 +16,8 @@ const VERSION = 131;
 const EMPTY_HEADER = Buffer.from([VERSION, DIST_HEADER, 0]);
 const TICK = Buffer.alloc(4);
 const PASS_THROUGH_PREFIX = Buffer.from([PASS_THROUGH]);
+/** Messages larger than this are sent in fragments of this size (BEAM's own choice). */
+export const FRAGMENT_SIZE = 64 * 1024;
 
 export interface ConnectionOptions {
   /** net_ticktime in seconds (default 60, as BEAM): silence this long means the peer is down. */
@@ -48,8 +50,9 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
   private readonly atomCache = newAtomCache();
   private readonly reassembler: Reassembler;
   private readonly sendHeaders: boolean;
+  private nextSequence = 1n;
   /** Counters for status pages and tests. */
-  readonly stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, fragmentsIn: 0, ticksOut: 0, atomCacheRefsIn: 0 };
+  readonly stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, fragmentsIn: 0, fragmentsOut: 0, ticksOut: 0, atomCacheRefsIn: 0 };
 
   constructor(socket: Socket, handshake: Handshake, options: ConnectionOptions = {}) {
     super();
@@ -80,6 +83,10 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
     if (this.closed) throw new DistError("closed", `the connection to ${this.peerName} is closed`);
     const controlBytes = this.sendHeaders ? encodeBody(control) : encode(control);
     const payloadBytes = payload === undefined ? undefined : this.sendHeaders ? encodeBody(payload) : encode(payload);
+    if (payloadBytes && payloadBytes.length > FRAGMENT_SIZE && this.sendHeaders && (this.flags & DFLAG.FRAGMENTS) !== 0n) {
+      this.sendFragmented(controlBytes, payloadBytes);
+      return;
+    }
     const prefix = this.sendHeaders ? EMPTY_HEADER : PASS_THROUGH_PREFIX;
     const length = prefix.length + controlBytes.length + (payloadBytes?.length ?? 0);
     const header = Buffer.allocUnsafe(4);
@@ -93,6 +100,39 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
     this.wroteSinceTick = true;
     this.stats.messagesOut++;
     this.stats.bytesOut += 4 + length;
+  }
+
+  /**
+   * Sends a large message as fragments of FRAGMENT_SIZE (as BEAM does since OTP 22), so that other messages on the
+   * connection are not held up behind one large packet on the peer's side. All fragments are written at once:
+   * fragments of different messages never interleave.
+   */
+  private sendFragmented(control: Buffer, payload: Buffer): void {
+    const firstPart = Math.max(0, FRAGMENT_SIZE - control.length);
+    const count = 1 + Math.ceil((payload.length - firstPart) / FRAGMENT_SIZE);
+    const sequence = this.nextSequence++;
+    this.socket.cork();
+    for (let index = 0, at = 0; index < count; index++) {
+      const fragmentId = BigInt(count - index);
+      const chunk = payload.subarray(at, index === 0 ? firstPart : at + FRAGMENT_SIZE);
+      at += chunk.length;
+      const header = Buffer.allocUnsafe(index === 0 ? 4 + 19 : 4 + 18);
+      const length = header.length - 4 + (index === 0 ? control.length : 0) + chunk.length;
+      header.writeUInt32BE(length, 0);
+      header[4] = VERSION;
+      header[5] = index === 0 ? DIST_FRAG_HEADER : DIST_FRAG_CONT;
+      header.writeBigUInt64BE(sequence, 6);
+      header.writeBigUInt64BE(fragmentId, 14);
+      if (index === 0) header[22] = 0; // no atom cache references
+      this.socket.write(header);
+      if (index === 0) this.socket.write(control);
+      this.socket.write(chunk);
+      this.stats.bytesOut += 4 + length;
+    }
+    this.socket.uncork();
+    this.wroteSinceTick = true;
+    this.stats.messagesOut++;
+    this.stats.fragmentsOut += count;
   }
 
   /** Closes the connection (the peer sees the node go down); `reason`, if given, is what `close` reports. */

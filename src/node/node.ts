@@ -198,6 +198,12 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     return (this.server.address() as AddressInfo).port;
   }
 
+  /** Counters of the connection to `peer` (messages, bytes, fragments, ticks), if connected. */
+  connectionStats(peer: string): DistConnection["stats"] | undefined {
+    const stats = this.connections.get(peer)?.stats;
+    return stats && { ...stats };
+  }
+
   /** Names of the connected nodes. */
   nodes(): string[] {
     return [...this.connections.keys()];

@@ -1,0 +1,60 @@
+// Large messages: 64 MiB binaries each way between erldist and real erl, fragmented in both directions.
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Tuple, atom, tuple } from "../../src/etf/index.js";
+import { Node } from "../../src/node/index.js";
+import { BeamNode } from "../support/beam.js";
+import { startEpmd, type Epmd } from "../support/epmd.js";
+
+let epmd: Epmd;
+let beam: BeamNode;
+let node: Node;
+const SIZE = 64 * 1024 * 1024;
+
+beforeAll(async () => {
+  epmd = await startEpmd();
+  beam = await BeamNode.start({ epmd });
+  node = await Node.start({ name: "bulk@127.0.0.1", cookie: beam.cookie, epmd: { port: epmd.port }, listenHost: "127.0.0.1" });
+});
+
+afterAll(async () => {
+  await node?.stop();
+  await beam?.stop();
+  await epmd?.stop();
+});
+
+describe("64 MiB messages", () => {
+  it("erldist -> BEAM: arrives whole (checked by MD5 on the BEAM side), sent as fragments", async () => {
+    const data = Buffer.alloc(SIZE);
+    for (let i = 0; i < SIZE; i += 4096) data.writeUInt32BE(i, i);
+    const expected = createHash("md5").update(data).digest();
+    await beam.eval(
+      "register(bulk_sink, spawn(fun() -> receive {bulk, Bin} -> ets:insert(bulk_seen, {md5, byte_size(Bin), erlang:md5(Bin)}) end end)), ets:new(bulk_seen, [named_table, public]), ok.",
+    );
+    const p = node.spawn();
+    await p.send(["bulk_sink", beam.name], tuple(atom("bulk"), data));
+    let seen: Tuple[] = [];
+    for (let i = 0; i < 600 && seen.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      seen = (await beam.eval("ets:lookup(bulk_seen, md5).")) as Tuple[];
+    }
+    expect(seen[0].elements[1]).toBe(SIZE);
+    expect(seen[0].elements[2]).toEqual(expected);
+    expect(node.connectionStats(beam.name)?.fragmentsOut).toBeGreaterThan(1000);
+    p.exit();
+  }, 60_000);
+
+  it("BEAM -> erldist: arrives whole (BEAM fragments it)", async () => {
+    const p = node.spawn();
+    node.register("bulk_in", p);
+    const md5 = (await beam.eval(
+      `Bin = binary:copy(<<"0123456789abcdef">>, ${SIZE / 16}), {bulk_in, '${node.name}'} ! {bulk, Bin}, erlang:md5(Bin).`,
+    )) as Buffer;
+    const message = (await p.receive(undefined, { timeout: 60_000 })) as Tuple;
+    const data = message.elements[1] as Buffer;
+    expect(data.length).toBe(SIZE);
+    expect(createHash("md5").update(data).digest()).toEqual(md5);
+    expect(node.connectionStats(beam.name)?.fragmentsIn).toBeGreaterThan(1000);
+    p.exit();
+  }, 60_000);
+});
