@@ -3,6 +3,8 @@
 import type { Term } from "../etf/index.js";
 import { NodeError } from "./errors.js";
 
+const NONE = Symbol("none");
+
 export interface ReceiveOptions {
   /** Milliseconds to wait for a matching message (default: forever). */
   timeout?: number;
@@ -16,13 +18,16 @@ interface Waiter {
 }
 
 export class Mailbox {
-  private readonly queue: Term[] = [];
+  // A queue with a moving head: taking the oldest message is O(1) (Array#shift and splice(0, 1) are O(n), which
+  // made draining a long mailbox quadratic).
+  private queue: Term[] = [];
+  private head = 0;
   private readonly waiters: Waiter[] = [];
   private closedWith: Error | undefined;
 
   /** How many messages wait in the queue. */
   get size(): number {
-    return this.queue.length;
+    return this.queue.length - this.head;
   }
 
   /** Delivers a message: to the first waiting receive it matches, else to the queue. */
@@ -41,8 +46,8 @@ export class Mailbox {
 
   /** The first queued message that `match` accepts (any message without one), waiting for it if needed. */
   receive(match: (message: Term) => boolean = () => true, options: ReceiveOptions = {}): Promise<Term> {
-    const at = this.queue.findIndex(match);
-    if (at !== -1) return Promise.resolve(this.queue.splice(at, 1)[0]);
+    const found = this.take(match);
+    if (found !== NONE) return Promise.resolve(found);
     if (this.closedWith) return Promise.reject(this.closedWith);
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
     return new Promise((resolve, reject) => {
@@ -76,11 +81,36 @@ export class Mailbox {
     });
   }
 
+  /** Removes and returns the first queued message `match` accepts, or NONE. */
+  private take(match: (message: Term) => boolean): Term | typeof NONE {
+    const queue = this.queue;
+    for (let i = this.head; i < queue.length; i++) {
+      const message = queue[i];
+      if (!match(message)) continue;
+      if (i === this.head) {
+        queue[i] = undefined as unknown as Term; // let it be collected
+        this.head++;
+        if (this.head === queue.length) {
+          this.queue = [];
+          this.head = 0;
+        } else if (this.head > 1024 && this.head * 2 > queue.length) {
+          this.queue = queue.slice(this.head);
+          this.head = 0;
+        }
+      } else {
+        queue.splice(i, 1);
+      }
+      return message;
+    }
+    return NONE;
+  }
+
   /** Ends the mailbox: pending and later receives reject with `error`; later messages are dropped. */
   close(error: Error): void {
     this.closedWith = error;
     for (const waiter of this.waiters.splice(0)) waiter.reject(error);
-    this.queue.length = 0;
+    this.queue = [];
+    this.head = 0;
   }
 }
 

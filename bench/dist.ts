@@ -1,0 +1,109 @@
+// npm run bench:dist: the same workloads between two BEAM nodes on loopback and between erldist and a BEAM node,
+// in one run, printed as ratios: one-way small-message rate each way, sequential round-trip latency (an echo
+// process), and 64 MiB of 1 MiB binaries (MB/s).
+// Options: --messages=N (default 200000), --roundtrips=N (default 5000).
+import { Tuple, atom, encode as encodeTerm, tuple, type Term } from "../src/etf/index.js";
+import { Node } from "../src/node/index.js";
+import { BeamNode } from "../test/support/beam.js";
+import { stopAllChildren } from "../test/support/children.js";
+import { startEpmd } from "../test/support/epmd.js";
+import { compileFixtures, requireErlang } from "../test/support/fixtures.js";
+
+const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback);
+const MESSAGES = arg("messages", 200_000);
+const ROUNDTRIPS = arg("roundtrips", 5000);
+const BULK_COUNT = 64;
+const BULK_SIZE = 1 << 20;
+
+const now = () => Number(process.hrtime.bigint()) / 1000; // µs
+
+async function main(): Promise<void> {
+  requireErlang();
+  compileFixtures();
+  const epmd = await startEpmd();
+  const [a, b] = await Promise.all([BeamNode.start({ epmd }), BeamNode.start({ epmd })]);
+  const node = await Node.start({ name: "distbench@127.0.0.1", cookie: a.cookie, epmd: { port: epmd.port }, listenHost: "127.0.0.1" });
+  try {
+    await b.eval("dist_bench:echo(), ok.");
+    await a.eval(`pong = net_adm:ping('${b.name}'), ok.`);
+    await node.connect(b.name);
+    const rows: Array<[string, number, number, string, boolean]> = []; // name, beam, erldist, unit, higher is better
+
+    // 1. one-way small messages, sender -> B
+    const beamOut = (await a.eval(`dist_bench:timed_blast(c1, '${b.name}', ${MESSAGES}, x).`)) as number;
+    const p = node.spawn();
+    await b.eval(`dist_bench:counter(c2, ${MESSAGES}, binary_to_term(<<${[...encodePid(p)].join(",")}>>)), ok.`);
+    let start = now();
+    for (let i = 1; i <= MESSAGES; i++) await p.send(["c2", b.name], tuple(atom("n"), i));
+    await p.receive((m) => m instanceof Tuple && m.elements[0] === atom("done"), { timeout: 120_000 });
+    const oursOut = now() - start;
+    rows.push(["messages/s, sender -> BEAM", rate(MESSAGES, beamOut), rate(MESSAGES, oursOut), "msg/s", true]);
+
+    // 2. one-way small messages, B -> receiver
+    const beamIn = (await b.eval(`dist_bench:timed_blast(c3, '${a.name}', ${MESSAGES}, x).`)) as number;
+    const sink = node.spawn();
+    node.register("c4", sink);
+    start = now();
+    await b.eval(`dist_bench:blast({c4, '${node.name}'}, ${MESSAGES}, 1), ok.`);
+    for (let i = 0; i < MESSAGES; i++) await sink.receive();
+    const oursIn = now() - start;
+    rows.push(["messages/s, BEAM -> receiver", rate(MESSAGES, beamIn), rate(MESSAGES, oursIn), "msg/s", true]);
+
+    // 3. sequential round trips through an echo process on B
+    const beamRtt = ((await a.eval(`dist_bench:pingpong({echo, '${b.name}'}, ${ROUNDTRIPS}).`)) as number) / ROUNDTRIPS;
+    start = now();
+    for (let i = 0; i < ROUNDTRIPS; i++) {
+      await p.send(["echo", b.name], tuple(p.pid, i));
+      await p.receive();
+    }
+    const oursRtt = (now() - start) / ROUNDTRIPS;
+    rows.push(["round trip (echo), µs", beamRtt, oursRtt, "µs", false]);
+
+    // 4. 64 MiB as 1 MiB binaries, sender -> B
+    const beamBulk = (await a.eval(`dist_bench:timed_bulk(c5, '${b.name}', ${BULK_COUNT}, ${BULK_SIZE}).`)) as number;
+    await b.eval(`dist_bench:counter(c6, ${BULK_COUNT}, binary_to_term(<<${[...encodePid(p)].join(",")}>>)), ok.`);
+    const chunk = Buffer.alloc(BULK_SIZE);
+    start = now();
+    for (let i = 0; i < BULK_COUNT; i++) await p.send(["c6", b.name], tuple(atom("bin"), chunk));
+    await p.receive((m) => m instanceof Tuple && m.elements[0] === atom("done"), { timeout: 120_000 });
+    const oursBulk = now() - start;
+    rows.push(["64 MiB in 1 MiB binaries, MB/s", mbps(beamBulk), mbps(oursBulk), "MB/s", true]);
+
+    console.log(`distribution benchmark, loopback: BEAM -> BEAM against erldist <-> BEAM, same run`);
+    console.log(`(${MESSAGES} small messages, ${ROUNDTRIPS} round trips, ${BULK_COUNT} x 1 MiB)`);
+    for (const [name, beam, ours, unit, higherIsBetter] of rows) {
+      const ratio = higherIsBetter ? ours / beam : beam / ours;
+      console.log(
+        `  ${name.padEnd(34)} BEAM ${fmt(beam)} ${unit}  erldist ${fmt(ours)} ${unit}  ratio ${ratio.toFixed(2)}x` +
+          `  (${higherIsBetter ? "rate" : "latency"}: above 1.00x, erldist is better)`,
+      );
+    }
+  } finally {
+    await node.stop();
+    await Promise.all([a.stop(), b.stop()]);
+    await epmd.stop();
+    await stopAllChildren();
+  }
+}
+
+function encodePid(p: { pid: Term }): Buffer {
+  // The pid in the External Term Format, for binary_to_term/1 on the BEAM side.
+  return Buffer.from(encodeTerm(p.pid));
+}
+
+function rate(count: number, micros: number): number {
+  return (count / micros) * 1e6;
+}
+
+function mbps(micros: number): number {
+  return (BULK_COUNT * BULK_SIZE) / 1e6 / (micros / 1e6);
+}
+
+function fmt(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value.toFixed(1);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
