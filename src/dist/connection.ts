@@ -4,7 +4,7 @@
 // takes headers, else pass-through.
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
-import { DecodeError, decodeTerm, encode, encodeBody, type Atom, type Encodable, type Term } from "../etf/index.js";
+import { DecodeError, decodeTerm, encodeBody, encodeFrame, type Atom, type Encodable, type Term } from "../etf/index.js";
 import { DistError } from "./errors.js";
 import { DFLAG } from "./flags.js";
 import type { Handshake } from "./handshake.js";
@@ -81,24 +81,19 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
   /** Sends a control message and, for those that carry one, its payload. */
   send(control: Encodable, payload?: Encodable): void {
     if (this.closed) throw new DistError("closed", `the connection to ${this.peerName} is closed`);
-    const controlBytes = this.sendHeaders ? encodeBody(control) : encode(control);
-    const payloadBytes = payload === undefined ? undefined : this.sendHeaders ? encodeBody(payload) : encode(payload);
-    if (payloadBytes && payloadBytes.length > FRAGMENT_SIZE && this.sendHeaders && (this.flags & DFLAG.FRAGMENTS) !== 0n) {
-      this.sendFragmented(controlBytes, payloadBytes);
+    const prefix = this.sendHeaders ? EMPTY_HEADER : PASS_THROUGH_PREFIX;
+    const frame = encodeFrame(prefix, payload === undefined ? [control] : [control, payload], !this.sendHeaders);
+    if (frame.length - 4 > FRAGMENT_SIZE + 1024 && payload !== undefined && this.sendHeaders && (this.flags & DFLAG.FRAGMENTS) !== 0n) {
+      // Large: sent as fragments, the control message first, then the payload (already encoded) in pieces.
+      const controlBytes = encodeBody(control);
+      this.sendFragmented(controlBytes, frame.subarray(4 + prefix.length + controlBytes.length));
       return;
     }
-    const prefix = this.sendHeaders ? EMPTY_HEADER : PASS_THROUGH_PREFIX;
-    const length = prefix.length + controlBytes.length + (payloadBytes?.length ?? 0);
-    const header = Buffer.allocUnsafe(4);
-    header.writeUInt32BE(length, 0);
     this.corkUntilIdle();
-    this.socket.write(header);
-    this.socket.write(prefix);
-    this.socket.write(controlBytes);
-    if (payloadBytes) this.socket.write(payloadBytes);
+    this.socket.write(frame);
     this.wroteSinceTick = true;
     this.stats.messagesOut++;
-    this.stats.bytesOut += 4 + length;
+    this.stats.bytesOut += frame.length;
   }
 
   /**

@@ -158,6 +158,32 @@ export function encodeBody(term: Encodable): Buffer {
   return finish();
 }
 
+/**
+ * Encodes one distribution packet in a single buffer: a 4-byte length, `prefix` (a distribution header or the
+ * pass-through byte), then each term (with the version byte when `versioned`). One allocation and one socket
+ * write per message, instead of one per part.
+ */
+export function encodeFrame(prefix: Uint8Array, terms: readonly Encodable[], versioned: boolean): Buffer {
+  begin();
+  const first = terms[0];
+  try {
+    ensure(4);
+    pos += 4;
+    writeRaw(prefix);
+    for (const term of terms) {
+      if (versioned) {
+        ensure(1);
+        out[pos++] = T.VERSION;
+      }
+      writeTerm(term, 0);
+    }
+  } catch (err) {
+    throw encodeFailure(first, err);
+  }
+  u32At(base, pos - base - 4);
+  return finish();
+}
+
 function compress(plain: Buffer, setting: boolean | number): Buffer {
   const level = setting === true ? 6 : Number(setting);
   if (!Number.isInteger(level) || level < 0 || level > 9) {
