@@ -117,6 +117,11 @@ describe("control messages from a real erl", () => {
     const victim = (await beam.eval("V = spawn(fun() -> receive stop -> exit(stopped_by_test) end end), ets:insert(store, {victim, V}), V.")) as Pid;
     const ref = new Reference(atom(name), 99, [1, 2, 3]);
     connection.send(makeControl("MONITOR_P", { from: ours, toProc: victim, ref }));
+    // The monitor travels on the distribution connection, the stop below on the test's control channel: wait
+    // until BEAM has the monitor in place before stopping the process.
+    await expect
+      .poll(() => beam.eval("{monitored_by, M} = process_info(ets:lookup_element(store, victim, 2), monitored_by), length(M)."))
+      .toBe(1);
     const before = received.length;
     await beam.eval("ets:lookup_element(store, victim, 2) ! stop, ok.");
     await expect.poll(() => received.length).toBeGreaterThan(before);
