@@ -4,7 +4,7 @@
 // takes headers, else pass-through.
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
-import { DecodeError, decodeTerm, encodeBody, encodeFrame, type Atom, type Encodable, type Term } from "../etf/index.js";
+import { DecodeError, decodeTerm, encodeFrameSegments, type Atom, type Encodable, type Term } from "../etf/index.js";
 import { DistError } from "./errors.js";
 import { DFLAG } from "./flags.js";
 import type { Handshake } from "./handshake.js";
@@ -31,6 +31,31 @@ interface ConnectionEvents {
   message: [control: Term, payload: Term | undefined];
   /** The connection is gone; `error` says why when it was not closed by this side. */
   close: [error: DistError | undefined];
+}
+
+const RESOLVED = Promise.resolve();
+const EMPTY = Buffer.alloc(0);
+
+/** Reads consecutive byte runs from a list of buffers starting at `offset`, as views (no copies). */
+function sliceReader(parts: Buffer[], offset: number): (size: number) => Buffer[] {
+  let index = 0;
+  let at = offset;
+  while (index < parts.length && at >= parts[index].length) at -= parts[index++].length;
+  return (size) => {
+    const pieces: Buffer[] = [];
+    while (size > 0 && index < parts.length) {
+      const part = parts[index];
+      const take = Math.min(size, part.length - at);
+      pieces.push(part.subarray(at, at + take));
+      size -= take;
+      at += take;
+      if (at === part.length) {
+        index++;
+        at = 0;
+      }
+    }
+    return pieces;
+  };
 }
 
 export class DistConnection extends EventEmitter<ConnectionEvents> {
@@ -78,53 +103,61 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
     return !this.closed;
   }
 
-  /** Sends a control message and, for those that carry one, its payload. */
-  send(control: Encodable, payload?: Encodable): void {
+  /**
+   * Sends a control message and, for those that carry one, its payload. Binaries of 64 KiB and more are written
+   * by reference, not copied: the promise settles once the socket has taken them (at once when there are none),
+   * and such a binary must not be changed before it settles.
+   */
+  send(control: Encodable, payload?: Encodable): Promise<void> {
     if (this.closed) throw new DistError("closed", `the connection to ${this.peerName} is closed`);
     const prefix = this.sendHeaders ? EMPTY_HEADER : PASS_THROUGH_PREFIX;
-    const frame = encodeFrame(prefix, payload === undefined ? [control] : [control, payload], !this.sendHeaders);
-    if (frame.length - 4 > FRAGMENT_SIZE + 1024 && payload !== undefined && this.sendHeaders && (this.flags & DFLAG.FRAGMENTS) !== 0n) {
-      // Large: sent as fragments, the control message first, then the payload (already encoded) in pieces.
-      const controlBytes = encodeBody(control);
-      this.sendFragmented(controlBytes, frame.subarray(4 + prefix.length + controlBytes.length));
-      return;
-    }
+    const terms = payload === undefined ? [control] : [control, payload];
+    // Large binaries in the message are written by reference, not copied (encodeFrameSegments).
+    const { parts, controlEnd } = encodeFrameSegments(prefix, terms, !this.sendHeaders);
+    const length = parts.reduce((sum, part) => sum + part.length, 0);
     this.corkUntilIdle();
-    this.socket.write(frame);
+    if (length - 4 > FRAGMENT_SIZE + 1024 && payload !== undefined && this.sendHeaders && (this.flags & DFLAG.FRAGMENTS) !== 0n) {
+      this.sendFragmented(parts, 4 + prefix.length, controlEnd);
+    } else {
+      for (const part of parts) if (part.length > 0) this.socket.write(part);
+      this.stats.bytesOut += length;
+    }
     this.wroteSinceTick = true;
     this.stats.messagesOut++;
-    this.stats.bytesOut += frame.length;
+    if (parts.length === 1) return RESOLVED;
+    // The message refers to the caller's large binaries: settle once the socket has taken them, after which the
+    // caller may change them again.
+    return new Promise((resolve) => this.socket.write(EMPTY, () => resolve()));
   }
 
   /**
-   * Sends a large message as fragments of FRAGMENT_SIZE (as BEAM does since OTP 22), so that other messages on the
-   * connection are not held up behind one large packet on the peer's side. All fragments are written at once:
-   * fragments of different messages never interleave.
+   * Sends a large message as fragments (as BEAM does since OTP 22), so that other messages on the connection are
+   * not held up behind one large packet on the peer's side. `parts` is the encoded frame; the fragments carry its
+   * bytes from `bodyStart` (the control message, then the payload); the first one holds the whole control
+   * message (up to `controlEnd`), as the protocol requires. All fragments are written at once: fragments of
+   * different messages never interleave.
    */
-  private sendFragmented(control: Buffer, payload: Buffer): void {
-    const firstPart = Math.max(0, FRAGMENT_SIZE - control.length);
-    const count = 1 + Math.ceil((payload.length - firstPart) / FRAGMENT_SIZE);
+  private sendFragmented(parts: Buffer[], bodyStart: number, controlEnd: number): void {
+    const total = parts.reduce((sum, part) => sum + part.length, 0);
+    const bodyLength = total - bodyStart;
+    const firstSize = Math.min(bodyLength, Math.max(FRAGMENT_SIZE, controlEnd - bodyStart));
+    const count = 1 + Math.ceil((bodyLength - firstSize) / FRAGMENT_SIZE);
     const sequence = this.nextSequence++;
-    this.corkUntilIdle();
-    for (let index = 0, at = 0; index < count; index++) {
-      const fragmentId = BigInt(count - index);
-      const chunk = payload.subarray(at, index === 0 ? firstPart : at + FRAGMENT_SIZE);
-      at += chunk.length;
+    const body = sliceReader(parts, bodyStart);
+    for (let index = 0; index < count; index++) {
+      const size = index === 0 ? firstSize : Math.min(FRAGMENT_SIZE, bodyLength - firstSize - (index - 1) * FRAGMENT_SIZE);
       const header = Buffer.allocUnsafe(index === 0 ? 4 + 19 : 4 + 18);
-      const length = header.length - 4 + (index === 0 ? control.length : 0) + chunk.length;
+      const length = header.length - 4 + size;
       header.writeUInt32BE(length, 0);
       header[4] = VERSION;
       header[5] = index === 0 ? DIST_FRAG_HEADER : DIST_FRAG_CONT;
       header.writeBigUInt64BE(sequence, 6);
-      header.writeBigUInt64BE(fragmentId, 14);
+      header.writeBigUInt64BE(BigInt(count - index), 14);
       if (index === 0) header[22] = 0; // no atom cache references
       this.socket.write(header);
-      if (index === 0) this.socket.write(control);
-      this.socket.write(chunk);
+      for (const piece of body(size)) this.socket.write(piece);
       this.stats.bytesOut += 4 + length;
     }
-    this.wroteSinceTick = true;
-    this.stats.messagesOut++;
     this.stats.fragmentsOut += count;
   }
 

@@ -112,6 +112,25 @@ const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/**
+ * While encodeFrameSegments runs: the parts of the frame cut off so far. Large binaries are not copied: they go
+ * into this list by reference, between the encoded bytes before and after them.
+ */
+let segments: Buffer[] | undefined;
+/** Binaries at least this large travel by reference in encodeFrameSegments. */
+const ZERO_COPY_MIN = 64 * 1024;
+
+/** Makes the bytes written since `base` a segment, and carries on writing after them. */
+function cut(): void {
+  segments!.push(viewOf(out, base, pos - base));
+  if (out === slab) {
+    slabUsed = (pos + 7) & ~7;
+  } else {
+    scratch = Buffer.allocUnsafeSlow(SLAB_SIZE); // the segment refers to it: it is the caller's now
+  }
+  begin();
+}
+
 function ensure(needed: number): void {
   if (pos + needed > out.length) grow(needed);
 }
@@ -182,6 +201,39 @@ export function encodeFrame(prefix: Uint8Array, terms: readonly Encodable[], ver
   }
   u32At(base, pos - base - 4);
   return finish();
+}
+
+/**
+ * As encodeFrame, but large binaries (64 KiB and up) are not copied: the frame comes back as a list of buffers to
+ * write in order, which refer to those binaries. `controlEnd` is where the first term ends, counted from the
+ * frame's first byte. The caller must not change the binaries until the buffers are written.
+ */
+export function encodeFrameSegments(prefix: Uint8Array, terms: readonly Encodable[], versioned: boolean): { parts: Buffer[]; controlEnd: number } {
+  begin();
+  const parts: Buffer[] = [];
+  segments = parts;
+  let controlEnd = 0;
+  try {
+    ensure(4);
+    pos += 4;
+    writeRaw(prefix);
+    for (let i = 0; i < terms.length; i++) {
+      if (versioned) {
+        ensure(1);
+        out[pos++] = T.VERSION;
+      }
+      writeTerm(terms[i], 0);
+      if (i === 0) controlEnd = parts.reduce((sum, part) => sum + part.length, 0) + (pos - base);
+    }
+  } catch (err) {
+    segments = undefined;
+    throw encodeFailure(terms[0], err);
+  }
+  segments = undefined;
+  parts.push(finish());
+  const total = parts.reduce((sum, part) => sum + part.length, 0);
+  parts[0].writeUInt32BE(total - 4, 0);
+  return { parts, controlEnd };
 }
 
 function compress(plain: Buffer, setting: boolean | number): Buffer {
@@ -393,6 +445,15 @@ function writeString(value: string): void {
 
 function writeBinary(value: Uint8Array): void {
   const length = value.length;
+  if (segments !== undefined && length >= ZERO_COPY_MIN) {
+    ensure(5);
+    out[pos] = T.BINARY;
+    u32At(pos + 1, length);
+    pos += 5;
+    cut();
+    segments.push(Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length));
+    return;
+  }
   ensure(5 + length);
   out[pos] = T.BINARY;
   u32At(pos + 1, length);

@@ -1,7 +1,7 @@
 // erldist/etf: the External Term Format codec, usable on its own.
 
 export { decode, decodeTerm, type DecodeOptions } from "./decode.js";
-export { encode, encodeBody, encodeFrame, MAX_ENCODE_DEPTH, type EncodeOptions } from "./encode.js";
+export { encode, encodeBody, encodeFrame, encodeFrameSegments, MAX_ENCODE_DEPTH, type EncodeOptions } from "./encode.js";
 export { equals } from "./equals.js";
 export { DecodeError, EncodeError, type DecodeErrorReason } from "./errors.js";
 export {

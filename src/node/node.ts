@@ -355,8 +355,10 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
 
   /**
    * Sends a message (from no process in particular) to a pid, a name registered on this node, or `[name, node]`,
-   * connecting first if needed (as BEAM does on send). Resolves once the message is handed to the connection; a
-   * message to a node that cannot be reached rejects with the connection error (BEAM would drop it silently).
+   * connecting first if needed (as BEAM does on send). Resolves once the message is handed to the connection (for
+   * binaries of 64 KiB and more, which are sent without copying: once the socket has taken them; do not change
+   * such a binary before then). A message to a node that cannot be reached rejects with the connection error
+   * (BEAM would drop it silently).
    */
   send(to: Destination, message: Encodable): Promise<void> {
     this.sender ??= this.makePid();
@@ -373,7 +375,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
         this.mailboxes.get(mailboxKey(to))?.deliver(asReceived(message)); // to a dead local pid: dropped, as in BEAM
         return;
       }
-      (await this.connection(to.node.name)).send(makeControl("SEND_SENDER", { from, to }), message);
+      await (await this.connection(to.node.name)).send(makeControl("SEND_SENDER", { from, to }), message);
       return;
     }
     const [name, peer] = typeof to === "string" || to instanceof Atom ? [to, this.name] : to;
@@ -384,7 +386,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       process.deliver(asReceived(message));
       return;
     }
-    (await this.connection(peer)).send(makeControl("REG_SEND", { from, toName: atom(nameText) }), message);
+    await (await this.connection(peer)).send(makeControl("REG_SEND", { from, toName: atom(nameText) }), message);
   }
 
   /**

@@ -58,3 +58,26 @@ describe("64 MiB messages", () => {
     p.exit();
   }, 60_000);
 });
+
+describe("large binaries are sent without copying, safely", () => {
+  it("a binary changed after its send resolves arrives as it was when sent", async () => {
+    await beam.eval(
+      "ets:new(safe_seen, [named_table, public]), register(safe_sink, spawn(fun Loop() -> receive {bin, I, Bin} -> ets:insert(safe_seen, {I, erlang:md5(Bin)}), Loop() end end)), ok.",
+    );
+    const p = node.spawn();
+    const data = Buffer.alloc(1 << 20, 1);
+    const expected: Buffer[] = [];
+    for (let i = 0; i < 8; i++) {
+      data.fill(i);
+      expected.push(createHash("md5").update(data).digest());
+      await p.send(["safe_sink", beam.name], tuple(atom("bin"), i, data));
+    }
+    data.fill(255); // after the last send resolved
+    await expect.poll(() => beam.eval("ets:info(safe_seen, size)."), { timeout: 20_000 }).toBe(8);
+    for (let i = 0; i < 8; i++) {
+      const [row] = (await beam.eval(`ets:lookup(safe_seen, ${i}).`)) as Tuple[];
+      expect(row.elements[1]).toEqual(expected[i]);
+    }
+    p.exit();
+  }, 60_000);
+});
