@@ -18,10 +18,9 @@ import {
   encode,
   equals,
   float,
-  type Encodable,
   type Term,
 } from "../src/etf/index.js";
-import { BeamNode, CtlOp } from "../test/support/beam.js";
+import { BeamNode } from "../test/support/beam.js";
 import { startEpmd } from "../test/support/epmd.js";
 import { compileFixtures, requireErlang } from "../test/support/fixtures.js";
 import { stopAllChildren } from "../test/support/children.js";
