@@ -52,7 +52,8 @@ export const MANDATORY_OTP26 = MANDATORY_OTP25 | DFLAG.V4_NC | DFLAG.UNLINK_ID;
 
 /**
  * What erldist advertises: the OTP 26 mandatory set plus the capabilities the connection layer handles, including
- * distribution headers with the atom cache and fragmented messages (received; erldist sends whole messages).
+ * distribution headers with the atom cache, fragmented messages, and spawn requests (erldist sends them for
+ * erpc, and answers incoming ones with an error: it runs no Erlang code).
  */
 export const ERLDIST_FLAGS =
   MANDATORY_OTP26 |
@@ -65,6 +66,7 @@ export const ERLDIST_FLAGS =
   DFLAG.SEND_SENDER |
   DFLAG.BIG_SEQTRACE_LABELS |
   DFLAG.EXIT_PAYLOAD |
+  DFLAG.SPAWN |
   DFLAG.MANDATORY_25_DIGEST;
 
 /** Names of the flags set in `flags`, for error messages and status pages. */

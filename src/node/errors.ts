@@ -30,7 +30,9 @@ export type CallErrorCode =
   | "noproc" // no such process (or registered name) on that node
   | "noconnection" // the node is down or went down during the call
   | "exit" // the server exited during the call; `reason` is its exit reason
-  | "badrpc"; // rpc:call's {badrpc, Reason}
+  | "badrpc" // rpc:call's {badrpc, Reason}
+  | "exception" // erpc: the remote function raised; see `errorClass`, `reason` and `stacktrace`
+  | "notsup"; // erpc: the remote node cannot run the request (spawn_reply error); `reason` says why
 
 export class CallError extends Error {
   override readonly name = "CallError";
@@ -39,8 +41,14 @@ export class CallError extends Error {
     message: string,
     /** The Erlang reason (exit reason, badrpc reason), when there is one. */
     readonly reason?: unknown,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; errorClass?: "throw" | "exit" | "error"; stacktrace?: unknown },
   ) {
     super(message, options);
+    this.errorClass = options?.errorClass;
+    this.stacktrace = options?.stacktrace;
   }
+  /** For `exception`: the class the remote function raised (throw, exit or error). */
+  readonly errorClass: "throw" | "exit" | "error" | undefined;
+  /** For `exception` of class error: the remote stack trace, as erpc gives it. */
+  readonly stacktrace: unknown;
 }

@@ -111,6 +111,18 @@ function mailboxKey(pid: Pid): number {
   return pid.id + pid.serial * 0x8000;
 }
 
+/** Turns the exit reason of erpc's execute_call into the value, or the CallError for what it raised. */
+function erpcResult(reason: Term, tag: Reference, what: string): Term {
+  if (reason instanceof Tuple && equals(reason.elements[0], tag)) {
+    const [, kind, value, stack] = reason.elements;
+    if (kind === atom("return")) return value;
+    const errorClass = (kind as Atom).name as "throw" | "exit" | "error";
+    throw new CallError("exception", `erpc ${what} raised ${errorClass}`, value, { errorClass, stacktrace: stack });
+  }
+  if (reason === atom("noconnection")) throw new CallError("noconnection", `erpc ${what}: the connection was lost`, reason);
+  throw new CallError("exit", `erpc ${what}: the process running it was killed`, reason);
+}
+
 /** Identifies a reference among this node's monitors. */
 function refKey(ref: Reference): string {
   return `${ref.node.name}/${ref.creation}/${ref.ids.join(".")}`;
@@ -604,6 +616,68 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     }
   }
 
+  /**
+   * erpc:call: runs `module:fn(...args)` on `peer` in a process spawned for it (SPAWN_REQUEST, as erpc does) and
+   * resolves with the value. A remote exception becomes a CallError `exception` with `errorClass`, `reason` and
+   * (for errors) `stacktrace`; a node that cannot be reached, `noconnection`; no result in time, `timeout`. What
+   * the call prints goes to `onOutput`.
+   */
+  async erpc(
+    peer: string,
+    module: string,
+    fn: string,
+    args: Encodable[],
+    options: { timeout?: number; onOutput?: (text: string) => void } = {},
+  ): Promise<Term> {
+    const timeout = options.timeout ?? 30_000;
+    const caller = this.spawn();
+    const leader = this.groupLeader(peer, options.onOutput ?? (() => {}));
+    const reqId = this.makeRef();
+    const resultTag = this.makeRef();
+    const key = refKey(reqId);
+    try {
+      let connection: DistConnection;
+      try {
+        connection = await this.connection(peer);
+      } catch (err) {
+        throw new CallError("noconnection", `erpc to ${peer}: the node cannot be reached`, atom("noconnection"), { cause: err });
+      }
+      // The spawned process is monitored with the request id as the reference, as erpc does.
+      this.monitors.set(key, { process: caller, target: atom("undefined"), toProc: atom("undefined"), peer, ref: reqId });
+      this.spawnRequests.set(key, caller);
+      await connection.send(
+        makeControl("SPAWN_REQUEST", {
+          reqId,
+          from: caller.pid,
+          groupLeader: leader.pid,
+          mfa: tuple(atom("erpc"), atom("execute_call"), 4),
+          optList: [atom("monitor")],
+        }),
+        [resultTag, atom(module), atom(fn), args],
+      );
+      const mine = (m: Term) => m instanceof Tuple && (m.elements[0] === atom("DOWN") || m.elements[0] === atom("spawn_reply")) && equals(m.elements[1], reqId);
+      let answer: Tuple;
+      try {
+        answer = (await caller.receive(mine, { timeout })) as Tuple;
+      } catch (err) {
+        if (err instanceof NodeError && err.code === "timeout") throw new CallError("timeout", `erpc ${module}:${fn}/${args.length} on ${peer}: no result within ${timeout} ms`, undefined, { cause: err });
+        throw err;
+      }
+      if (answer.elements[0] === atom("spawn_reply")) {
+        throw new CallError("notsup", `erpc ${module}:${fn}/${args.length}: ${peer} could not spawn the call`, answer.elements[3]);
+      }
+      return erpcResult(answer.elements[4], resultTag, `${module}:${fn}/${args.length} on ${peer}`);
+    } finally {
+      this.monitors.delete(key);
+      this.spawnRequests.delete(key);
+      leader.exit();
+      caller.exit();
+    }
+  }
+
+  /** Processes waiting for the SPAWN_REPLY of their request, by request id. */
+  private readonly spawnRequests = new Map<string, ErlProcess>();
+
   /** Like rpc, and also returns what the call printed. */
   async rpcWithOutput(peer: string, module: string, fn: string, args: Encodable[], options: { timeout?: number } = {}): Promise<{ value: Term; output: string }> {
     let output = "";
@@ -733,6 +807,28 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
         if (!monitor) return;
         this.monitors.delete(refKey(ref));
         monitor.process.deliver(down(ref, monitor.target, reason));
+        return;
+      }
+      case "SPAWN_REPLY":
+      case "SPAWN_REPLY_TT": {
+        const { reqId, result } = message.fields;
+        if (!(reqId instanceof Reference)) return;
+        const waiting = this.spawnRequests.get(refKey(reqId));
+        if (!waiting) return;
+        if (result instanceof Pid) {
+          const monitor = this.monitors.get(refKey(reqId));
+          if (monitor) monitor.target = result;
+        } else {
+          this.monitors.delete(refKey(reqId));
+          waiting.deliver(asReceived(tuple(atom("spawn_reply"), reqId, atom("error"), result as Encodable)));
+        }
+        return;
+      }
+      case "SPAWN_REQUEST":
+      case "SPAWN_REQUEST_TT": {
+        // This node runs no Erlang code: the caller gets a prompt error (erpc raises {erpc, notsup}), not silence.
+        const { reqId, from } = message.fields;
+        connection.send(makeControl("SPAWN_REPLY", { reqId: reqId as Encodable, to: from as Encodable, flags: 0, result: atom("notsup") }));
         return;
       }
       case "LINK": {

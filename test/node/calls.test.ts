@@ -140,3 +140,32 @@ describe("serving calls from BEAM", () => {
     expect(casts[0]).toEqual(tuple(atom("note"), 1));
   });
 });
+
+describe("erpc", () => {
+  it("runs a function over SPAWN_REQUEST and returns its value, with output captured", async () => {
+    expect(await node.erpc(beam.name, "erlang", "node", [])).toBe(atom(beam.name));
+    expect(await node.erpc(beam.name, "lists", "reverse", [[1, 2, 3]])).toEqual([3, 2, 1]);
+    const printed: string[] = [];
+    expect(await node.erpc(beam.name, "io", "format", ["erpc ~p~n", [7]], { onOutput: (t) => printed.push(t) })).toBe(atom("ok"));
+    expect(printed.join("")).toBe("erpc 7\n");
+  });
+
+  it("surfaces remote exceptions with class, reason and stack trace", async () => {
+    const error = await rejectionOf(node.erpc(beam.name, "erlang", "error", [atom("boom")]), CallError);
+    expect(error.code).toBe("exception");
+    expect(error.errorClass).toBe("error");
+    expect(error.reason).toBe(atom("boom"));
+    expect(Array.isArray(error.stacktrace)).toBe(true);
+    const thrown = await rejectionOf(node.erpc(beam.name, "erlang", "throw", [atom("ball")]), CallError);
+    expect([thrown.errorClass, thrown.reason]).toEqual(["throw", atom("ball")]);
+    const exited = await rejectionOf(node.erpc(beam.name, "erlang", "exit", [atom("bye")]), CallError);
+    expect([exited.errorClass, exited.reason]).toEqual(["exit", atom("bye")]);
+    const slow = await rejectionOf(node.erpc(beam.name, "timer", "sleep", [2000], { timeout: 100 }), CallError);
+    expect(slow.code).toBe("timeout");
+  });
+
+  it("an erpc from BEAM to the erldist node gets a prompt notsup error, not silence", async () => {
+    const result = await beam.eval(`try erpc:call('${node.name}', erlang, node, [], 10000) catch error:{erpc, R} -> {caught, R} end.`);
+    expect(result).toEqual(tuple(atom("caught"), atom("notsup")));
+  });
+});
