@@ -67,6 +67,7 @@ export const ERLDIST_FLAGS =
   DFLAG.BIG_SEQTRACE_LABELS |
   DFLAG.EXIT_PAYLOAD |
   DFLAG.SPAWN |
+  DFLAG.ALIAS |
   DFLAG.MANDATORY_25_DIGEST;
 
 /** Names of the flags set in `flags`, for error messages and status pages. */

@@ -22,7 +22,7 @@ import {
   type HandshakeIdentity,
 } from "../dist/index.js";
 import { EpmdError, lookupNode, registerNode, type EpmdRegistration } from "../epmd/index.js";
-import { Atom, Pid, Reference, Tuple, atom, decode, encode, equals, tuple, type Encodable, type Term } from "../etf/index.js";
+import { Atom, Pid, Reference, Tuple, atom, decode, encode, equals, improperList, tuple, type Encodable, type Term } from "../etf/index.js";
 import { CallError, NodeError } from "./errors.js";
 import { iolistToString } from "./iolist.js";
 import { ErlProcess, type Destination, type ProcessHost } from "./process.js";
@@ -489,6 +489,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       }
     }
     for (const [name, holder] of this.registered) if (holder === process) this.registered.delete(name);
+    for (const [key, holder] of this.aliases) if (holder === process) this.aliases.delete(key);
     for (const monitor of [...this.monitors.values()]) if (monitor.process === process) this.demonitorFrom(process, monitor.ref);
   }
 
@@ -561,8 +562,12 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     const caller = this.spawn();
     try {
       const mref = await caller.monitor(dest);
-      await caller.send(dest, tuple(atom("$gen_call"), tuple(caller.pid, mref), request));
-      const isReply = (m: Term) => m instanceof Tuple && m.length === 2 && equals(m.elements[0], mref);
+      // As OTP 24+ gen:call does: the tag [alias | Alias] makes the server reply to an alias of the caller
+      // (ALIAS_SEND), so a reply arriving after a timeout is dropped instead of queued.
+      const alias = caller.alias();
+      const tag = improperList([atom("alias")], alias);
+      await caller.send(dest, tuple(atom("$gen_call"), tuple(caller.pid, tag), request));
+      const isReply = (m: Term) => m instanceof Tuple && m.length === 2 && equals(m.elements[0], tag);
       const isDown = (m: Term) => m instanceof Tuple && m.length === 5 && m.elements[0] === atom("DOWN") && equals(m.elements[1], mref);
       let answer: Term;
       try {
@@ -673,6 +678,23 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       leader.exit();
       caller.exit();
     }
+  }
+
+  /** Active aliases of this node's processes, by reference. */
+  private readonly aliases = new Map<string, ErlProcess>();
+
+  /** @internal A new alias for a local process (see ErlProcess.alias). */
+  aliasFor(process: ErlProcess): Reference {
+    const alias = this.makeRef();
+    this.aliases.set(refKey(alias), process);
+    return alias;
+  }
+
+  /** @internal Deactivates an alias of a local process. */
+  unaliasFrom(process: ErlProcess, alias: Reference): boolean {
+    const key = refKey(alias);
+    if (this.aliases.get(key) !== process) return false;
+    return this.aliases.delete(key);
   }
 
   /** Processes waiting for the SPAWN_REPLY of their request, by request id. */
@@ -807,6 +829,12 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
         if (!monitor) return;
         this.monitors.delete(refKey(ref));
         monitor.process.deliver(down(ref, monitor.target, reason));
+        return;
+      }
+      case "ALIAS_SEND":
+      case "ALIAS_SEND_TT": {
+        const { alias } = message.fields;
+        if (alias instanceof Reference) this.aliases.get(refKey(alias))?.deliver(message.payload!); // inactive: dropped
         return;
       }
       case "SPAWN_REPLY":

@@ -12,6 +12,8 @@ export interface ProcessHost {
   monitorFrom(process: ErlProcess, target: Pid | readonly [name: string | Atom, node: string]): Promise<Reference>;
   demonitorFrom(process: ErlProcess, ref: Reference): void;
   linkFrom(process: ErlProcess, target: Pid): Promise<void>;
+  aliasFor(process: ErlProcess): Reference;
+  unaliasFrom(process: ErlProcess, alias: Reference): boolean;
   unlinkFrom(process: ErlProcess, target: Pid): void;
   processExited(process: ErlProcess, reason: Encodable, links: Pid[]): void;
 }
@@ -95,6 +97,20 @@ export class ErlProcess implements AsyncIterable<Term> {
   monitor(target: Pid | readonly [name: string | Atom, node: string]): Promise<Reference> {
     if (!this.alive) return Promise.reject(new NodeError("exited", `process ${this.pid} has exited`));
     return this.host.monitorFrom(this, target);
+  }
+
+  /**
+   * A new alias of this process (erlang:alias/0): a reference other nodes can send to (`Alias ! Msg`) until
+   * `unalias` or exit. gen_server replies to OTP 24+ callers travel this way.
+   */
+  alias(): Reference {
+    if (!this.alive) throw new NodeError("exited", `process ${this.pid} has exited`);
+    return this.host.aliasFor(this);
+  }
+
+  /** Deactivates an alias: messages sent to it afterwards are dropped. True if it was active. */
+  unalias(alias: Reference): boolean {
+    return this.host.unaliasFrom(this, alias);
   }
 
   /** Removes a monitor; no 'DOWN' message for it arrives after this. */

@@ -121,3 +121,20 @@ describe("processes", () => {
     expect(pids.every((pid) => pid instanceof Pid)).toBe(true);
   });
 });
+
+describe("aliases", () => {
+  it("BEAM sends to an alias of an erldist process until it is deactivated", async () => {
+    const p = node.spawn();
+    const alias = p.alias();
+    // Hand the alias to BEAM, which sends to it (ALIAS_SEND).
+    await beam.eval("register(alias_user, spawn(fun Loop() -> receive {send_to, A, M} -> A ! M, Loop() end end)), ok.");
+    await p.send(["alias_user", beam.name], tuple(atom("send_to"), alias, atom("via_alias")));
+    expect(await p.receive(undefined, { timeout: 5000 })).toBe(atom("via_alias"));
+    expect(p.unalias(alias)).toBe(true);
+    await p.send(["alias_user", beam.name], tuple(atom("send_to"), alias, atom("dropped")));
+    await p.send(["echo", beam.name], tuple(p.pid, atom("after")));
+    expect(await p.receive(undefined, { timeout: 5000 })).toEqual(tuple(atom("echo"), atom("after"))); // the aliased message never came
+    expect(p.queued).toBe(0);
+    p.exit();
+  });
+});
