@@ -382,6 +382,14 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
 
   /** @internal Sends from a pid of this node; used by processes and by send. */
   async sendFrom(from: Pid, to: Destination, message: Encodable): Promise<void> {
+    if (to instanceof Reference) {
+      if (to.node.name === this.name) {
+        this.aliases.get(refKey(to))?.deliver(asReceived(message)); // an inactive alias: dropped, as in BEAM
+        return;
+      }
+      await (await this.connection(to.node.name)).send(makeControl("ALIAS_SEND", { from, alias: to }), message);
+      return;
+    }
     if (to instanceof Pid) {
       if (to.node.name === this.name) {
         this.mailboxes.get(mailboxKey(to))?.deliver(asReceived(message)); // to a dead local pid: dropped, as in BEAM
@@ -509,6 +517,20 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       return;
     }
     connection.send(makeControl("LINK", { from: process.pid, to: target }));
+  }
+
+  /** @internal exit/2 from a local process (see ErlProcess.exitProcess). */
+  async exitFrom(process: ErlProcess, target: Pid, reason: Encodable): Promise<void> {
+    if (target.node.name === this.name) {
+      this.mailboxes.get(mailboxKey(target))?.exitSignal(process.pid, asReceived(reason), false);
+      return;
+    }
+    const connection = await this.connection(target.node.name);
+    if ((connection.flags & DFLAG.EXIT_PAYLOAD) !== 0n) {
+      await connection.send(makeControl("PAYLOAD_EXIT2", { from: process.pid, to: target }), reason);
+    } else {
+      await connection.send(makeControl("EXIT2", { from: process.pid, to: target, reason }));
+    }
   }
 
   /** @internal Removes a link a local process holds (UNLINK_ID; the peer acknowledges). */

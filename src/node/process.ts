@@ -3,8 +3,11 @@ import { atom, tuple, type Atom, type Encodable, type Pid, type Reference, type 
 import { NodeError } from "./errors.js";
 import { Mailbox, type ReceiveOptions } from "./mailbox.js";
 
-/** Where a message goes: a pid, a name registered on this node, or `[name, node]` for a name on any node. */
-export type Destination = Pid | string | Atom | readonly [name: string | Atom, node: string];
+/**
+ * Where a message goes: a pid, a name registered on this node, `[name, node]` for a name on any node, or an
+ * alias (a reference made by erlang:alias/0 or ErlProcess.alias).
+ */
+export type Destination = Pid | string | Atom | Reference | readonly [name: string | Atom, node: string];
 
 /** What a process needs from its node. */
 export interface ProcessHost {
@@ -12,6 +15,7 @@ export interface ProcessHost {
   monitorFrom(process: ErlProcess, target: Pid | readonly [name: string | Atom, node: string]): Promise<Reference>;
   demonitorFrom(process: ErlProcess, ref: Reference): void;
   linkFrom(process: ErlProcess, target: Pid): Promise<void>;
+  exitFrom(process: ErlProcess, target: Pid, reason: Encodable): Promise<void>;
   aliasFor(process: ErlProcess): Reference;
   unaliasFrom(process: ErlProcess, alias: Reference): boolean;
   unlinkFrom(process: ErlProcess, target: Pid): void;
@@ -136,6 +140,15 @@ export class ErlProcess implements AsyncIterable<Term> {
     if (!this.alive) return Promise.reject(new NodeError("exited", `process ${this.pid} has exited`));
     this.links.set(String(target), target);
     return this.host.linkFrom(this, target);
+  }
+
+  /**
+   * Sends an exit signal to another process, as erlang:exit/2: `kill` ends it unconditionally, `normal` is ignored
+   * unless it traps exits, anything else ends it unless it traps exits.
+   */
+  exitProcess(target: Pid, reason: Encodable): Promise<void> {
+    if (!this.alive) return Promise.reject(new NodeError("exited", `process ${this.pid} has exited`));
+    return this.host.exitFrom(this, target, reason);
   }
 
   /** Removes a link (UNLINK_ID, acknowledged by the peer as OTP 26+ requires). */

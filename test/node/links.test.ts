@@ -142,3 +142,23 @@ function beamPidText(pid: Pid): string {
   // A pid of the BEAM node itself, printed as list_to_pid/1 reads it there (local pids print as <0.Id.Serial>).
   return `<0.${pid.id}.${pid.serial}>`;
 }
+
+describe("exit/2 from erldist", () => {
+  it("reaches BEAM processes with the reason a trapping process sees, and kill kills", async () => {
+    const p = node.spawn();
+    const trapper = (await beam.eval(
+      "spawn(fun() -> process_flag(trap_exit, true), receive {'EXIT', From, Why} -> ets:insert(seen, {exit2, From, Why}) end end).",
+    )) as Pid;
+    await p.exitProcess(trapper, tuple(atom("custom"), 2));
+    await until(async () => ((await beam.eval("ets:lookup(seen, exit2).")) as unknown[]).length === 1);
+    const [row] = (await beam.eval("ets:lookup(seen, exit2).")) as Tuple[];
+    expect(row.elements.slice(1)).toEqual([p.pid, tuple(atom("custom"), 2)]);
+    const victim = (await beam.eval("spawn(fun() -> process_flag(trap_exit, true), receive after infinity -> ok end end).")) as Pid;
+    const ref = await p.monitor(victim);
+    await p.exitProcess(victim, atom("kill"));
+    const down = (await p.receive((m) => m instanceof Tuple && m.elements[0] === atom("DOWN"), { timeout: 5000 })) as Tuple;
+    expect(down.elements[1]).toEqual(ref);
+    expect(down.elements[4]).toBe(atom("killed"));
+    p.exit();
+  });
+});

@@ -1,7 +1,7 @@
 // Processes of the erldist node against real erl: BEAM sends to erldist pids and registered names, erldist
 // processes send to BEAM pids and names, selective receive, timeouts, aborts, async iteration, message order.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Pid, Tuple, atom, tuple, type Term } from "../../src/etf/index.js";
+import { Pid, Reference, Tuple, atom, encode, tuple, type Term } from "../../src/etf/index.js";
 import { Node, NodeError } from "../../src/node/index.js";
 import { BeamNode } from "../support/beam.js";
 import { startEpmd, type Epmd } from "../support/epmd.js";
@@ -137,4 +137,35 @@ describe("aliases", () => {
     expect(p.queued).toBe(0);
     p.exit();
   });
+
+  it("erldist sends to an alias a BEAM process made", async () => {
+    const p = node.spawn();
+    const reportTo = `binary_to_term(<<${[...encode(p.pid)].join(",")}>>)`;
+    await beam.eval(`P = ${reportTo}, spawn(fun() -> A = erlang:alias(), P ! {my_alias, A}, receive M -> P ! {got, M} end end), ok.`);
+    const [, alias] = ((await p.receive(undefined, { timeout: 5000 })) as Tuple).elements;
+    await p.send(alias as Reference, atom("to_your_alias"));
+    expect(await p.receive(undefined, { timeout: 5000 })).toEqual(tuple(atom("got"), atom("to_your_alias")));
+    p.exit();
+  });
+});
+
+describe("a million messages", () => {
+  it("1,000,000 messages each way arrive complete and in order", async () => {
+    const N = 1_000_000;
+    const p = node.spawn();
+    node.register("million", p);
+    // BEAM -> erldist (sent by a compiled loop, checked here)
+    await beam.eval(`spawn(fun() -> dist_bench:blast({million, '${node.name}'}, ${N}, 1) end), ok.`);
+    for (let i = 1; i <= N; i++) {
+      const m = (await p.receive(undefined, { timeout: 30_000 })) as Tuple;
+      if (m.elements[1] !== i) throw new Error(`message ${i} arrived as ${String(m.elements[1])}`);
+    }
+    // erldist -> BEAM (checked there by a compiled receiver)
+    const reportTo = `binary_to_term(<<${[...encode(p.pid)].join(",")}>>)`;
+    await beam.eval(`dist_bench:in_order(million_sink, ${N}, ${reportTo}), ok.`);
+    for (let i = 1; i <= N; i++) await p.send(["million_sink", beam.name], tuple(atom("n"), i));
+    const verdict = (await p.receive((m) => m instanceof Tuple && m.elements[0] === atom("in_order"), { timeout: 60_000 })) as Tuple;
+    expect(verdict.elements[2]).toBe(true);
+    p.exit();
+  }, 120_000);
 });
