@@ -60,7 +60,7 @@ describe("links", () => {
   it("an erldist process exiting sends the exit reason to a linked, trapping BEAM process", async () => {
     const p = node.spawn();
     const beamPid = (await beam.eval(
-      "spawn(fun() -> process_flag(trap_exit, true), receive {'EXIT', From, Why} -> ets:insert(seen, {exit, From, Why}) end end).",
+      "Self = self(), P = spawn(fun() -> process_flag(trap_exit, true), Self ! ready, receive {'EXIT', From, Why} -> ets:insert(seen, {exit, From, Why}) end end), receive ready -> P end.",
     )) as Pid;
     await p.link(beamPid);
     await until(async () => ((await beam.eval(`{links, L} = process_info(list_to_pid("${beamPidText(beamPid)}"), links), length(L).`)) as number) === 1);
@@ -146,14 +146,17 @@ function beamPidText(pid: Pid): string {
 describe("exit/2 from erldist", () => {
   it("reaches BEAM processes with the reason a trapping process sees, and kill kills", async () => {
     const p = node.spawn();
+    // The process reports once it traps exits, so that the signal cannot arrive before.
     const trapper = (await beam.eval(
-      "spawn(fun() -> process_flag(trap_exit, true), receive {'EXIT', From, Why} -> ets:insert(seen, {exit2, From, Why}) end end).",
+      "Self = self(), P = spawn(fun() -> process_flag(trap_exit, true), Self ! ready, receive {'EXIT', From, Why} -> ets:insert(seen, {exit2, From, Why}) end end), receive ready -> P end.",
     )) as Pid;
     await p.exitProcess(trapper, tuple(atom("custom"), 2));
     await until(async () => ((await beam.eval("ets:lookup(seen, exit2).")) as unknown[]).length === 1);
     const [row] = (await beam.eval("ets:lookup(seen, exit2).")) as Tuple[];
     expect(row.elements.slice(1)).toEqual([p.pid, tuple(atom("custom"), 2)]);
-    const victim = (await beam.eval("spawn(fun() -> process_flag(trap_exit, true), receive after infinity -> ok end end).")) as Pid;
+    const victim = (await beam.eval(
+      "Self = self(), P = spawn(fun() -> process_flag(trap_exit, true), Self ! ready, receive after infinity -> ok end end), receive ready -> P end.",
+    )) as Pid;
     const ref = await p.monitor(victim);
     await p.exitProcess(victim, atom("kill"));
     const down = (await p.receive((m) => m instanceof Tuple && m.elements[0] === atom("DOWN"), { timeout: 5000 })) as Tuple;
