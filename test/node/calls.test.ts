@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pid, Tuple, atom, tuple, type Term } from "../../src/etf/index.js";
 import { CallError, Node } from "../../src/node/index.js";
 import { BeamNode } from "../support/beam.js";
-import { startEpmd, type Epmd } from "../support/epmd.js";
+import type { Epmd } from "../support/epmd.js";
+import { startErlAndNode, stopErlAndNode } from "../support/erl-and-node.js";
 import { rejectionOf } from "../support/rejection.js";
 
 let epmd: Epmd;
@@ -11,17 +12,11 @@ let beam: BeamNode;
 let node: Node;
 
 beforeAll(async () => {
-  epmd = await startEpmd();
-  beam = await BeamNode.start({ epmd });
-  node = await Node.start({ name: "caller@127.0.0.1", cookie: beam.cookie, epmd: { port: epmd.port }, listenHost: "127.0.0.1" });
+  ({ epmd, beam, node } = await startErlAndNode("caller"));
   await beam.eval("kv_server:start(kv), ok.");
 });
 
-afterAll(async () => {
-  await node?.stop();
-  await beam?.stop();
-  await epmd?.stop();
-});
+afterAll(() => stopErlAndNode({ epmd, beam, node }));
 
 const kv = () => ["kv", beam.name] as const;
 const isDown = (m: Term) => m instanceof Tuple && m.elements[0] === atom("DOWN");

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Tuple, atom, tuple } from "../../src/etf/index.js";
 import { Node } from "../../src/node/index.js";
 import { BeamNode } from "../support/beam.js";
-import { startEpmd, type Epmd } from "../support/epmd.js";
+import type { Epmd } from "../support/epmd.js";
+import { startErlAndNode, stopErlAndNode } from "../support/erl-and-node.js";
 
 let epmd: Epmd;
 let beam: BeamNode;
@@ -12,16 +13,10 @@ let node: Node;
 const SIZE = 64 * 1024 * 1024;
 
 beforeAll(async () => {
-  epmd = await startEpmd();
-  beam = await BeamNode.start({ epmd });
-  node = await Node.start({ name: "bulk@127.0.0.1", cookie: beam.cookie, epmd: { port: epmd.port }, listenHost: "127.0.0.1" });
+  ({ epmd, beam, node } = await startErlAndNode("bulk"));
 });
 
-afterAll(async () => {
-  await node?.stop();
-  await beam?.stop();
-  await epmd?.stop();
-});
+afterAll(() => stopErlAndNode({ epmd, beam, node }));
 
 describe("64 MiB messages", () => {
   it("erldist -> BEAM: arrives whole (checked by MD5 on the BEAM side), sent as fragments", async () => {

@@ -4,25 +4,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pid, Tuple, atom, tuple, type Term } from "../../src/etf/index.js";
 import { Node } from "../../src/node/index.js";
 import { BeamNode } from "../support/beam.js";
-import { startEpmd, type Epmd } from "../support/epmd.js";
+import type { Epmd } from "../support/epmd.js";
+import { startErlAndNode, stopErlAndNode } from "../support/erl-and-node.js";
 
 let epmd: Epmd;
 let beam: BeamNode;
 let node: Node;
 
 beforeAll(async () => {
-  epmd = await startEpmd();
-  beam = await BeamNode.start({ epmd });
-  node = await Node.start({ name: "linker@127.0.0.1", cookie: beam.cookie, epmd: { port: epmd.port }, listenHost: "127.0.0.1" });
+  ({ epmd, beam, node } = await startErlAndNode("linker"));
   await node.connect(beam.name);
   await beam.eval("catch ets:new(seen, [named_table, public]), ok.");
 });
 
-afterAll(async () => {
-  await node?.stop();
-  await beam?.stop();
-  await epmd?.stop();
-});
+afterAll(() => stopErlAndNode({ epmd, beam, node }));
 
 /** Erlang source that rebuilds an erldist pid on the BEAM side. */
 function pidExpr(pid: Pid): string {

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pid, Reference, Tuple, atom, encode, tuple, type Term } from "../../src/etf/index.js";
 import { Node, NodeError } from "../../src/node/index.js";
 import { BeamNode } from "../support/beam.js";
-import { startEpmd, type Epmd } from "../support/epmd.js";
+import type { Epmd } from "../support/epmd.js";
+import { startErlAndNode, stopErlAndNode } from "../support/erl-and-node.js";
 import { rejectionOf } from "../support/rejection.js";
 
 let epmd: Epmd;
@@ -12,18 +13,12 @@ let beam: BeamNode;
 let node: Node;
 
 beforeAll(async () => {
-  epmd = await startEpmd();
-  beam = await BeamNode.start({ epmd });
-  node = await Node.start({ name: "procs@127.0.0.1", cookie: beam.cookie, epmd: { port: epmd.port }, listenHost: "127.0.0.1" });
+  ({ epmd, beam, node } = await startErlAndNode("procs"));
   // An echo server on the BEAM side: {From, M} -> From ! {echo, M}.
   await beam.eval("register(echo, spawn(fun Loop() -> receive {From, M} -> From ! {echo, M}, Loop() end end)), ok.");
 });
 
-afterAll(async () => {
-  await node?.stop();
-  await beam?.stop();
-  await epmd?.stop();
-});
+afterAll(() => stopErlAndNode({ epmd, beam, node }));
 
 const isTuple = (first: string) => (m: Term) => m instanceof Tuple && m.elements[0] === atom(first);
 
