@@ -1,5 +1,7 @@
 // Typed errors of the distribution layer.
 
+import { CodedError } from "../coded-error.js";
+
 export type DistErrorCode =
   | "cookie_rejected" // one side's digest did not match: the cookies differ
   | "not_allowed" // the peer refuses connections from this node
@@ -12,13 +14,6 @@ export type DistErrorCode =
   | "timeout" // no answer in time (handshake), or silence beyond net_ticktime (tick timeout)
   | "aborted"; // the caller's AbortSignal fired
 
-export class DistError extends Error {
+export class DistError extends CodedError<DistErrorCode> {
   override readonly name = "DistError";
-  constructor(
-    readonly code: DistErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

@@ -1,5 +1,7 @@
 // Typed errors of the epmd layer, each with a stable code and a message that says what to do.
 
+import { CodedError } from "../coded-error.js";
+
 export type EpmdErrorCode =
   | "unreachable" // nothing answers at the epmd address
   | "name_taken" // ALIVE2 refused: a node with this name is registered already
@@ -7,13 +9,6 @@ export type EpmdErrorCode =
   | "timeout" // no (complete) answer in time
   | "aborted"; // the caller's AbortSignal fired
 
-export class EpmdError extends Error {
+export class EpmdError extends CodedError<EpmdErrorCode> {
   override readonly name = "EpmdError";
-  constructor(
-    readonly code: EpmdErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

@@ -1,5 +1,7 @@
 // Typed errors of the node layer.
 
+import { CodedError } from "../coded-error.js";
+
 export type NodeErrorCode =
   | "no_cookie" // no cookie given and none in ERLANG_COOKIE or ~/.erlang.cookie
   | "bad_name" // not an alive@host node name
@@ -13,15 +15,8 @@ export type NodeErrorCode =
   | "name_taken" // a name registered already
   | "stopped"; // the node is stopped
 
-export class NodeError extends Error {
+export class NodeError extends CodedError<NodeErrorCode> {
   override readonly name = "NodeError";
-  constructor(
-    readonly code: NodeErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** How a call (gen_server:call semantics) or an rpc failed; `reason` is the Erlang term BEAM gave, if any. */
@@ -34,16 +29,16 @@ export type CallErrorCode =
   | "exception" // erpc: the remote function raised; see `errorClass`, `reason` and `stacktrace`
   | "notsup"; // erpc: the remote node cannot run the request (spawn_reply error); `reason` says why
 
-export class CallError extends Error {
+export class CallError extends CodedError<CallErrorCode> {
   override readonly name = "CallError";
   constructor(
-    readonly code: CallErrorCode,
+    code: CallErrorCode,
     message: string,
     /** The Erlang reason (exit reason, badrpc reason), when there is one. */
     readonly reason?: unknown,
     options?: { cause?: unknown; errorClass?: "throw" | "exit" | "error"; stacktrace?: unknown },
   ) {
-    super(message, options);
+    super(code, message, options);
     this.errorClass = options?.errorClass;
     this.stacktrace = options?.stacktrace;
   }
