@@ -162,8 +162,10 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   private nextPid = 1;
   private nextRef = 1;
   private stopped = false;
+  private stopping: Promise<void> | undefined;
+  private readonly stopHooks = new Set<() => unknown>();
 
-  private constructor(options: NodeOptions, name: string, cookie: string, server: Server, registration: EpmdRegistration | undefined) {
+  protected constructor(options: NodeOptions, name: string, cookie: string, server: Server, registration: EpmdRegistration | undefined) {
     super();
     this.options = options;
     this.name = name;
@@ -176,7 +178,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   }
 
   /** Starts a node: listens, registers with epmd (unless epmd is false), and is ready to connect and be connected to. */
-  static async start(options: NodeOptions): Promise<Node> {
+  static async start<N extends Node>(this: { prototype: N }, options: NodeOptions): Promise<N> {
     const name = fullName(options.name);
     const cookie = options.cookie ?? defaultCookie();
     const server = createServer();
@@ -200,7 +202,9 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
         throw err;
       }
     }
-    const node = new Node(options, name, cookie, server, registration);
+    // `this` is Node or a subclass of it (the package's Node adds discovery), built the same way.
+    const Class = this as unknown as new (options: NodeOptions, name: string, cookie: string, server: Server, registration: EpmdRegistration | undefined) => N;
+    const node = new Class(options, name, cookie, server, registration);
     registration?.on("lost", (error) => node.emit("registrationLost", error));
     return node;
   }
@@ -235,8 +239,27 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
    * Connects to a node (resolves true once connected; at once if it already is). Rejects with a NodeError or a
    * DistError that says why: the name is not registered, the cookie was rejected, the node is unreachable...
    */
-  async connect(peer: string, options: { signal?: AbortSignal; port?: number } = {}): Promise<true> {
-    await this.connection(peer, options);
+  async connect(peer: string, options: { signal?: AbortSignal; port?: number; timeout?: number } = {}): Promise<true> {
+    const timeout = options.timeout ?? this.options.connectTimeout ?? 7000;
+    const deadline = AbortSignal.timeout(timeout);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    const attempt = this.connection(peer, { ...options, signal });
+    attempt.catch(() => undefined); // settled below; a late rejection after an abort is not unhandled
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        reject(
+          deadline.aborted
+            ? new NodeError("timeout", `connecting to ${peer} took longer than ${timeout} ms`)
+            : new NodeError("aborted", `connecting to ${peer} was aborted`, { cause: options.signal?.reason }),
+        );
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      attempt.then(
+        () => resolve(),
+        (err) => reject(err),
+      ).finally(() => signal.removeEventListener("abort", onAbort));
+    });
     return true;
   }
 
@@ -260,10 +283,17 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
 
   private async dial(peer: string, controller: AbortController, options: { signal?: AbortSignal; port?: number }): Promise<DistConnection> {
     const { alive, host } = splitName(peer);
-    if (options.signal) {
-      if (options.signal.aborted) controller.abort(options.signal.reason);
-      else options.signal.addEventListener("abort", () => controller.abort(options.signal?.reason), { once: true });
+    const forward = (): void => controller.abort(options.signal?.reason);
+    if (options.signal?.aborted) forward();
+    else options.signal?.addEventListener("abort", forward, { once: true });
+    try {
+      return await this.dialAbortable(peer, alive, host, controller, options);
+    } finally {
+      options.signal?.removeEventListener("abort", forward);
     }
+  }
+
+  private async dialAbortable(peer: string, alive: string, host: string, controller: AbortController, options: { port?: number }): Promise<DistConnection> {
     const signal = controller.signal;
     let port = options.port;
     if (port === undefined) {
@@ -277,10 +307,21 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     }
     const socket = tcpConnect({ host, port, noDelay: true });
     await new Promise<void>((resolve, reject) => {
-      socket.once("connect", () => resolve());
-      socket.once("error", (err) =>
-        reject(new NodeError("unreachable", `cannot reach ${peer} at ${host}:${port}: ${err.message}`, { cause: err })),
-      );
+      // Only the connect phase is abortable here: once connected, the handshake watches the signal.
+      const onAbort = (): void => {
+        socket.destroy();
+        reject(new NodeError("aborted", `connecting to ${peer} was aborted`, { cause: signal.reason }));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      socket.once("connect", () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      });
+      socket.once("error", (err) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(new NodeError("unreachable", `cannot reach ${peer} at ${host}:${port}: ${err.message}`, { cause: err }));
+      });
     });
     try {
       const handshake = await initiateHandshake(socket, { ...this.identity(), signal }, peer);
@@ -766,6 +807,15 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     throw new Error("unsupported put_chars");
   }
 
+  /**
+   * Runs `hook` when the node stops, before its connections close (discovery loops and other services built on the
+   * node use it). Returns a function that removes the hook.
+   */
+  onStop(hook: () => unknown): () => void {
+    this.stopHooks.add(hook);
+    return () => this.stopHooks.delete(hook);
+  }
+
   /** Closes the connection to `peer`; true if there was one. */
   disconnect(peer: string): boolean {
     const connection = this.connections.get(peer);
@@ -947,8 +997,15 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   }
 
   /** Stops the node: unregisters from epmd, closes the listener and every connection. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    // Hooks first (discovery loops), so that nothing reconnects while the connections close.
+    await Promise.allSettled([...this.stopHooks].map(async (hook) => hook()));
+    this.stopHooks.clear();
     this.stopped = true;
     for (const { controller } of this.pending.values()) controller.abort();
     for (const process of [...this.mailboxes.values()]) process.exit("shutdown");

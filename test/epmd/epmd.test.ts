@@ -169,7 +169,7 @@ describe("built-in epmd server, with real erl nodes", () => {
   });
 
   it("unregisters a node whose connection closes (the node stopped)", async () => {
-    const c = await BeamNode.start({ epmd: { port: server.port, stop: async () => {} } });
+    const c = await BeamNode.start({ epmd: { port: server.port } });
     const alive = c.name.split("@")[0];
     expect(server.names().map((n) => n.name)).toContain(alive);
     const gone = new Promise<string>((resolve) => server.on("unregistered", (name) => name === alive && resolve(name)));

@@ -15,10 +15,14 @@ export const CtlOp = { Eval: 1, Roundtrip: 2, Generate: 3, Verify: 4, Call: 6 } 
 export type CtlOp = (typeof CtlOp)[keyof typeof CtlOp];
 
 export interface BeamOptions {
-  /** Private epmd the node registers with. */
-  epmd: Epmd;
-  /** Short part of the name; the node is `<alive>@127.0.0.1`. Default: a random one. */
+  /** Private epmd the node registers with (only its port is used). */
+  epmd: Pick<Epmd, "port">;
+  /** Short part of the name; the node is `<alive>@<host>`. Default: a random one. */
   alive?: string;
+  /** Host part of the name (default 127.0.0.1, which also binds distribution to loopback). */
+  host?: string;
+  /** A command the erl command line is run under, e.g. ["ip", "netns", "exec", "pod2"] for an emulated pod. */
+  wrap?: string[];
   cookie?: string;
   /** Extra arguments to erl (e.g. ["-kernel", "net_ticktime", "4"]). */
   args?: string[];
@@ -61,20 +65,23 @@ export class BeamNode {
   /** Starts a node and waits until its control channel says it is ready. */
   static async start(options: BeamOptions): Promise<BeamNode> {
     const alive = options.alive ?? `beam${randomBytes(4).toString("hex")}`;
-    const name = `${alive}@127.0.0.1`;
+    const host = options.host ?? "127.0.0.1";
+    const name = `${alive}@${host}`;
     const cookie = options.cookie ?? "erldist-test-cookie";
+    const wrap = options.wrap ?? [];
+    const erlArgs = [
+      "-noinput",
+      "-name", name,
+      "-setcookie", cookie,
+      "-start_epmd", "false",
+      ...(host === "127.0.0.1" ? ["-kernel", "inet_dist_use_interface", "{127,0,0,1}"] : []),
+      "-pa", FIXTURES_DIR,
+      ...(options.args ?? []),
+      "-s", "erldist_ctl", "start",
+    ];
     const child = spawnTracked(
-      "erl",
-      [
-        "-noinput",
-        "-name", name,
-        "-setcookie", cookie,
-        "-start_epmd", "false",
-        "-kernel", "inet_dist_use_interface", "{127,0,0,1}",
-        "-pa", FIXTURES_DIR,
-        ...(options.args ?? []),
-        "-s", "erldist_ctl", "start",
-      ],
+      wrap.length > 0 ? wrap[0] : "erl",
+      wrap.length > 0 ? [...wrap.slice(1), "erl", ...erlArgs] : erlArgs,
       { stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"], env: { ERL_EPMD_PORT: String(options.epmd.port) } },
     );
     const node = new BeamNode(name, cookie, child);
