@@ -20,11 +20,18 @@ export type AddressFamily = 4 | 6 | "any";
 
 type QueryOutcome<T> = { ok: true; records: T[] } | { ok: false; empty: "nxdomain" | "nodata" } | { ok: false; error: Error };
 
-function makeResolver(options: ResolverOptions = {}, signal?: AbortSignal): Resolver {
+/** Runs `use` with a resolver of its own, whose queries the signal cancels. */
+async function withResolver<T>(options: ResolverOptions = {}, signal: AbortSignal, use: (resolver: Resolver) => Promise<T>): Promise<T> {
   const resolver = new Resolver({ timeout: options.timeout ?? 2000, tries: options.tries ?? 2 });
   if (options.servers && options.servers.length > 0) resolver.setServers(options.servers);
-  signal?.addEventListener("abort", () => resolver.cancel(), { once: true });
-  return resolver;
+  const cancel = (): void => resolver.cancel();
+  if (signal.aborted) cancel();
+  signal.addEventListener("abort", cancel, { once: true });
+  try {
+    return await use(resolver);
+  } finally {
+    signal.removeEventListener("abort", cancel);
+  }
 }
 
 async function query<T>(run: () => Promise<T[]>): Promise<QueryOutcome<T>> {
@@ -79,8 +86,7 @@ async function addressOutcomes(resolver: Resolver, name: string, family: Address
 
 /** The addresses `name` resolves to, written as BEAM writes them, classified as a LookupResult. */
 export async function lookupAddresses(name: string, family: AddressFamily, resolverOptions: ResolverOptions | undefined, signal: AbortSignal): Promise<LookupResult> {
-  const resolver = makeResolver(resolverOptions, signal);
-  const outcomes = await addressOutcomes(resolver, name, family);
+  const outcomes = await withResolver(resolverOptions, signal, (resolver) => addressOutcomes(resolver, name, family));
   return combine(`${name} (${family === "any" ? "A and AAAA" : family === 4 ? "A" : "AAAA"})`, outcomes.map((o) => (o.ok ? { ok: true, records: o.records.map(formatAddress) } : o)));
 }
 
@@ -127,8 +133,7 @@ export function srvSource(options: SrvSourceOptions): DiscoverySource {
   const what = `${options.name} (SRV)`;
   return {
     description: `dns srv ${options.name}${options.addresses ? " (addresses)" : ""}`,
-    lookup: async (signal) => {
-      const resolver = makeResolver(options.resolver, signal);
+    lookup: (signal) => withResolver(options.resolver, signal, async (resolver): Promise<LookupResult> => {
       const srv = await query(() => resolver.resolveSrv(options.name));
       if (!srv.ok) {
         if ("error" in srv) throw failure(what, srv.error);
@@ -137,10 +142,11 @@ export function srvSource(options: SrvSourceOptions): DiscoverySource {
       const targets = [...new Set(srv.records.map((record) => record.name))];
       if (!options.addresses) return withBasename({ status: "found", names: targets }, options.basename);
       const perTarget = await Promise.all(targets.map((target) => addressOutcomes(resolver, target, options.family ?? 4)));
-      // A target without addresses is not a node we can reach, but not a failure of the lookup either.
+      // A target without addresses is not a node we can reach, but not a failure of the lookup either; targets
+      // none of which has an address count as an empty answer (pruned only if that persists).
       const outcomes = perTarget.flat().map((o) => (o.ok ? { ok: true as const, records: o.records.map(formatAddress) } : o));
       const result = combine(what, outcomes);
-      return withBasename(result.status === "empty" ? { status: "found", names: [] } : result, options.basename);
-    },
+      return withBasename(result.status === "empty" ? { status: "empty", reason: "nodata" } : result, options.basename);
+    }),
   };
 }
