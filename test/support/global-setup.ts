@@ -1,10 +1,12 @@
-// vitest global setup: check erl, compile the Erlang fixtures once, and after the run make sure no erl or epmd the
-// suite started is still running (kill it and fail the run if one is: a test forgot to clean up).
+// vitest global setup: check erl, compile the Erlang fixtures once, and after the run make sure no erl, epmd or
+// dnsmasq the suite started is still running and no emulated pod is left (remove it and fail the run if one is: a
+// test forgot to clean up).
 import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { compileFixtures, requireErlang } from "./fixtures.js";
 import { RUN_MARKER } from "./children.js";
+import { removeLeftoverPods } from "./pods.js";
 
 function markedProcesses(marker: string): number[] {
   const found: number[] = [];
@@ -32,7 +34,10 @@ export default function setup(): () => Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
       leaked = markedProcesses(marker);
     }
-    if (leaked.length === 0) return;
+    // Namespaces and interfaces of emulated pods carry the marker too (root only; nothing to find otherwise).
+    const leftoverPods = process.getuid?.() === 0 ? removeLeftoverPods(marker) : [];
+    if (leaked.length === 0 && leftoverPods.length === 0) return;
+    if (leaked.length === 0) throw new Error(`the test run left emulated pods behind (now removed): ${leftoverPods.join(", ")}`);
     const names = leaked.map((pid) => {
       try {
         return `${pid} ${execFileSync("ps", ["-o", "comm=", "-p", String(pid)]).toString().trim()}`;
@@ -47,6 +52,7 @@ export default function setup(): () => Promise<void> {
         // already gone
       }
     }
-    throw new Error(`the test run left processes running (now killed): ${names.join(", ")}`);
+    const pods = leftoverPods.length > 0 ? `; and emulated pods (now removed): ${leftoverPods.join(", ")}` : "";
+    throw new Error(`the test run left processes running (now killed): ${names.join(", ")}${pods}`);
   };
 }

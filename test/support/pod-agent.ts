@@ -1,0 +1,77 @@
+// An erldist node in a pod of its own: a child process started inside a network namespace, driven by the test over
+// Node's IPC channel. It runs the built-in epmd, a Node, and discovery loops; it reports every discovery and node
+// event to the parent as it happens. Run as: node --import ./scripts/ts-register.mjs test/support/pod-agent.ts
+import { EpmdServer, Node, type Discovery, type DiscoverOptions } from "../../src/index.js";
+
+export type AgentRequest =
+  | { op: "start"; name: string; cookie: string }
+  | { op: "discover"; options: DiscoverOptions }
+  | { op: "nodes" }
+  | { op: "snapshots" }
+  | { op: "stop" };
+
+export interface AgentEvent {
+  /** Which loop (by the order discover was called), or -1 for node events. */
+  loop: number;
+  event: string;
+  name?: string;
+  detail?: unknown;
+  /** Wall-clock milliseconds. */
+  at: number;
+}
+
+let epmd: EpmdServer | undefined;
+let node: Node | undefined;
+const loops: Discovery[] = [];
+
+function report(event: AgentEvent): void {
+  process.send?.({ kind: "event", event });
+}
+
+function errorDetail(error: Error): { code?: string; message: string; cause?: string } {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return { code: (error as { code?: string }).code, message: error.message, cause: cause?.code ?? cause?.message };
+}
+
+async function handle(request: AgentRequest): Promise<unknown> {
+  switch (request.op) {
+    case "start": {
+      epmd = await EpmdServer.start({ port: 4369, host: "0.0.0.0" });
+      node = await Node.start({ name: request.name, cookie: request.cookie, epmd: { port: 4369 } });
+      node.on("nodeup", (name) => report({ loop: -1, event: "nodeup", name, at: Date.now() }));
+      node.on("nodedown", (name, reason) => report({ loop: -1, event: "nodedown", name, detail: errorDetail(reason), at: Date.now() }));
+      return node.name;
+    }
+    case "discover": {
+      if (!node) throw new Error("start first");
+      const discovery = node.discover(request.options);
+      const loop = loops.push(discovery) - 1;
+      discovery.on("discovered", (name) => report({ loop, event: "discovered", name, at: Date.now() }));
+      discovery.on("connected", (name, timing) => report({ loop, event: "connected", name, detail: timing, at: Date.now() }));
+      discovery.on("connectFailed", (name, error, detail) => report({ loop, event: "connectFailed", name, detail: { ...detail, ...errorDetail(error) }, at: Date.now() }));
+      discovery.on("pruned", (name, detail) => report({ loop, event: "pruned", name, detail, at: Date.now() }));
+      discovery.on("lookupFailed", (error, summary) => report({ loop, event: "lookupFailed", detail: { ...summary, ...errorDetail(error) }, at: Date.now() }));
+      discovery.on("refresh", (refresh) => report({ loop, event: "refresh", detail: refresh, at: Date.now() }));
+      return loop;
+    }
+    case "nodes":
+      return node?.nodes() ?? [];
+    case "snapshots":
+      return loops.map((loop) => loop.snapshot());
+    case "stop":
+      await node?.stop();
+      await epmd?.close();
+      setImmediate(() => process.exit(0));
+      return true;
+  }
+}
+
+process.on("message", (message: { id: number; request: AgentRequest }) => {
+  handle(message.request).then(
+    (value) => process.send?.({ kind: "reply", id: message.id, ok: true, value }),
+    (error: Error) => process.send?.({ kind: "reply", id: message.id, ok: false, error: `${error.name}: ${error.message}` }),
+  );
+});
+// The test process going away closes the channel: the pod's node goes with it.
+process.on("disconnect", () => process.exit(0));
+process.send?.({ kind: "ready" });
