@@ -151,7 +151,13 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
   private readonly retryGate = new NodeCache({ stdTTL: 0, checkperiod: 0, useClones: false });
   private readonly stopController = new AbortController();
   private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<RefreshReport> | undefined;
+  /** The refresh whose lookup is running (a refresh() call joins it), and when that lookup phase ends. */
+  private current: { done: Promise<RefreshReport>; lookedUp: Promise<void> } | undefined;
+  /** Refreshes not settled yet (their connection attempts may outlive their lookup). */
+  private readonly active = new Set<Promise<RefreshReport>>();
+  /** Free connection-attempt slots, and the attempts waiting for one. */
+  private slots: number;
+  private readonly waitingForSlot: Array<() => void> = [];
   private refreshes = 0;
   private emptyStreak = 0;
   private failedStreak = 0;
@@ -182,6 +188,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     this.emptyRefreshesBeforePrune = options.emptyRefreshesBeforePrune ?? 3;
     this.lookupTimeout = options.lookupTimeout ?? 10_000;
     this.backoff = { initial: 1000, max: 60_000, factor: 2, ...options.backoff };
+    this.slots = this.concurrency;
     for (const [key, value] of Object.entries({ interval: this.interval, connectTimeout: this.connectTimeout, lookupTimeout: this.lookupTimeout })) {
       if (!(value > 0)) throw new DiscoveryError("bad_options", `discovery option ${key} must be a positive number of milliseconds, not ${value}`);
     }
@@ -209,15 +216,30 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
   }
 
   /**
-   * Refreshes now (the timer is not disturbed) and resolves with what the refresh did. A refresh already in flight is
-   * joined, never doubled. Rejects with a DiscoveryError (stopped) once the loop is stopped.
+   * Refreshes now (the timer is not disturbed) and resolves with what the refresh did, once its connection attempts
+   * have settled. A refresh whose lookup is running is joined, never doubled. Rejects with a DiscoveryError (stopped)
+   * once the loop is stopped.
    */
   refresh(): Promise<RefreshReport> {
     if (!this.running) return Promise.reject(new DiscoveryError("stopped", "this discovery loop is stopped; start a new one"));
-    this.inFlight ??= this.runRefresh().finally(() => {
-      this.inFlight = undefined;
+    if (this.current) return this.current.done;
+    let endLookup = (): void => undefined;
+    const lookedUp = new Promise<void>((resolve) => (endLookup = resolve));
+    const done = this.runRefresh(endLookup);
+    const current = { done, lookedUp };
+    this.current = current;
+    this.active.add(done);
+    // The next refresh may start once this one's lookup is over: attempts to slow or dead names do not hold it up.
+    void lookedUp.then(() => {
+      if (this.current === current) this.current = undefined;
     });
-    return this.inFlight;
+    done
+      .catch(() => undefined)
+      .finally(() => {
+        endLookup();
+        this.active.delete(done);
+      });
+    return done;
   }
 
   /** The state of every known name and of the last lookup, for status pages. */
@@ -243,19 +265,20 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     this.host.off("nodeup", this.onNodeUp);
     this.host.off("nodedown", this.onNodeDown);
     this.removeStopHook();
-    await this.inFlight?.catch(() => undefined);
+    for (const release of this.waitingForSlot.splice(0)) release();
+    await Promise.allSettled([...this.active]);
     this.retryGate.close();
   }
 
   private tick(): void {
     const started = Date.now();
-    this.refresh()
-      .catch(() => undefined) // a refresh reports its failures through events; the loop goes on
-      .finally(() => {
-        if (!this.running) return;
-        const wait = this.interval * (1 + this.jitter * (2 * Math.random() - 1));
-        this.timer = setTimeout(() => this.tick(), Math.max(0, started + wait - Date.now()));
-      });
+    this.refresh().catch(() => undefined); // a refresh reports its failures through events; the loop goes on
+    // Lookups never overlap: the next one is timed from this one's start, but waits for this one to end.
+    void this.current?.lookedUp.then(() => {
+      if (!this.running) return;
+      const wait = this.interval * (1 + this.jitter * (2 * Math.random() - 1));
+      this.timer = setTimeout(() => this.tick(), Math.max(0, started + wait - Date.now()));
+    });
   }
 
   private setState(entry: KnownNode, state: KnownNodeState): void {
@@ -298,7 +321,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     }
   }
 
-  private async runRefresh(): Promise<RefreshReport> {
+  private async runRefresh(endLookup: () => void): Promise<RefreshReport> {
     const started = Date.now();
     const report: RefreshReport = { lookup: undefined as unknown as LookupSummary, discovered: [], connected: [], failed: [], pruned: [], durationMs: 0 };
     const { result, summary, error } = await this.lookup();
@@ -335,7 +358,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
         }
       }
     }
-    await this.connectDue(report);
+    await this.connectDue(report, endLookup);
     report.durationMs = Date.now() - started;
     this.emit("refresh", report);
     return report;
@@ -352,8 +375,11 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     }
   }
 
-  /** Connects, in parallel, every known name that is neither connected, nor being connected, nor backing off. */
-  private async connectDue(report: RefreshReport): Promise<void> {
+  /**
+   * Connects, in parallel (at most `concurrency` attempts in flight across refreshes), every known name that is
+   * neither connected, nor being connected, nor backing off. The lookup phase ends once they are claimed.
+   */
+  private async connectDue(report: RefreshReport, endLookup: () => void): Promise<void> {
     const connected = new Set(this.host.nodes());
     const due: KnownNode[] = [];
     for (const entry of this.known.values()) {
@@ -363,18 +389,27 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
       }
       if (entry.state === "connected") this.setState(entry, "disconnected"); // went down without an event reaching us
       if (entry.state === "connecting" || this.retryGate.has(entry.name)) continue;
+      this.setState(entry, "connecting");
       due.push(entry);
     }
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < due.length && this.running) await this.attempt(due[next++], report);
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, due.length) }, worker));
+    endLookup();
+    await Promise.all(due.map((entry) => this.withSlot(() => this.attempt(entry, report))));
+  }
+
+  private async withSlot(run: () => Promise<void>): Promise<void> {
+    if (this.slots === 0) await new Promise<void>((resolve) => this.waitingForSlot.push(resolve));
+    if (!this.running) return;
+    this.slots--;
+    try {
+      await run();
+    } finally {
+      this.slots++;
+      this.waitingForSlot.shift()?.();
+    }
   }
 
   private async attempt(entry: KnownNode, report: RefreshReport): Promise<void> {
     const started = Date.now();
-    this.setState(entry, "connecting");
     try {
       await this.host.connect(entry.name, { signal: this.stopController.signal, timeout: this.connectTimeout });
       if (this.known.get(entry.name) !== entry) return; // pruned meanwhile

@@ -1,5 +1,6 @@
 // The refresh loop against real BEAM nodes on 127.0.0.1 (no root needed): the epmd scan, and the loop's rules
 // (connect, back off, prune, never disconnect on a failed lookup) with a source whose answers the test scripts.
+import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Node } from "../../src/index.js";
 import { atom } from "../../src/etf/index.js";
@@ -235,6 +236,28 @@ describe("the refresh loop's rules", () => {
     await refreshes(discovery, 2);
     expect(maxActive).toBe(1);
     expect(lookups).toBeGreaterThanOrEqual(3);
+  });
+
+  it("an attempt that hangs does not hold up the next lookups: a node that appears meanwhile is connected first", async () => {
+    // Something on 127.0.0.2 at epmd's port that accepts and never answers: the attempt hangs until connectTimeout.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(epmd.port, "127.0.0.2", resolve));
+    try {
+      const node = await erldist();
+      const [a, b] = scanned;
+      const script = scripted({ status: "found", names: ["hang@127.0.0.2", a.name] });
+      const discovery = node.discover({ ...fast, connectTimeout: 4000, source: script.source });
+      const order: string[] = [];
+      discovery.on("connected", (name) => order.push(`connected ${name}`));
+      discovery.on("connectFailed", (name, error) => order.push(`failed ${name} ${(error as { code?: string }).code}`));
+      await expect.poll(() => node.nodes(), { timeout: 5000 }).toEqual([a.name]);
+      script.set({ status: "found", names: ["hang@127.0.0.2", a.name, b.name] });
+      await expect.poll(() => order.some((o) => o.startsWith("failed hang")), { timeout: 10_000 }).toBe(true);
+      expect(order).toEqual([`connected ${a.name}`, `connected ${b.name}`, "failed hang@127.0.0.2 timeout"]);
+      expect(discovery.snapshot().refreshes).toBeGreaterThan(3); // lookups went on while the attempt hung
+    } finally {
+      silent.close();
+    }
   });
 
   it("stopping the node stops the loop first: no attempt after, and refresh() says it is stopped", async () => {

@@ -88,6 +88,9 @@ export class PodNetwork {
     const network = new PodNetwork(id, prefix);
     tryIp("link", "del", network.bridge); // a leftover of an earlier run with the same marker prefix
     ip("link", "add", network.bridge, "type", "bridge");
+    // A fixed MAC: otherwise the bridge takes the lowest of its ports' MACs, which changes as pods come and go, and
+    // pods keep sending to the gateway's old MAC (their DNS queries time out) until their ARP entry goes stale.
+    ip("link", "set", network.bridge, "address", `02:ed:${randomBytes(4).toString("hex").match(/../g)!.join(":")}`);
     ip("addr", "add", `${network.gateway}/24`, "dev", network.bridge);
     ip("link", "set", network.bridge, "up");
     return network;
@@ -118,7 +121,7 @@ export class PodNetwork {
     if (options.epmd === false) return pod;
     const epmd = spawnTracked(pod.wrap[0], [...pod.wrap.slice(1), "sh", "-c", EPMD_GUARD, "epmd-guard"], { stdio: ["pipe", "ignore", "ignore"] });
     this.epmds.set(index, epmd);
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     while (!(await canConnect(address, 4369))) {
       if (Date.now() > deadline || epmd.exitCode !== null) throw new Error(`epmd did not start in pod ${ns}`);
       await new Promise((r) => setTimeout(r, 50));
