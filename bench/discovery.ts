@@ -99,7 +99,6 @@ async function main(): Promise<void> {
           `  ${String(size).padStart(2)} new pod(s), round ${round + 1}: erldist ${ourLast - changedAt} ms (connect phase ${ourLast - ourLookup} ms), ` +
             `BEAM ${theirLast - changedAt} ms (connect phase ${theirLast - theirLookup} ms)`,
         );
-        console.log(erldist.events.slice(from).filter((e) => e.event === "refresh").map((e) => { const d = e.detail as { durationMs: number; lookup: { durationMs: number; at: number; count: number } }; return `${d.lookup.at - changedAt}:${d.lookup.durationMs}/${d.durationMs}/${d.lookup.count}`; }).join(" "));
         // The round's pods go away (out of the Service first), so the next round starts from the same cluster.
         await dns.setHosts(members.map((pod) => [SERVICE, pod.ip]));
         await Promise.all(beams.map((b) => b.stop()));
