@@ -27,6 +27,14 @@ describe("package", () => {
     expect(out).toBe("true true");
   });
 
+  it("erldist's Node is the node layer's Node with discover(), and start() makes one", () => {
+    const out = runNode(
+      'import { Node } from "erldist"; const n = await Node.start({ name: "pkg@127.0.0.1", cookie: "c", epmd: false, listenHost: "127.0.0.1" });' +
+        'const d = n.discover({ static: [] }); console.log(n instanceof Node, typeof n.discover, d.isRunning); await n.stop(); console.log(d.isRunning);',
+    );
+    expect(out).toBe("true function true\nfalse");
+  });
+
   it("the erldist command prints help and its version, and rejects unknown commands", () => {
     const bin = `${root}${pkg.bin.erldist}`;
     expect(execFileSync(process.execPath, [bin, "--help"]).toString()).toMatch(/Usage:/);
