@@ -149,7 +149,9 @@ export function parseNamesResponse(data: Buffer): { epmdPort: number; names: Nam
     if (line === "") continue;
     const match = /^name (.+) at port (\d+)$/.exec(line);
     if (!match) throw new EpmdError("protocol", `unexpected line in epmd's NAMES_RESP: ${JSON.stringify(line.slice(0, 80))}`);
-    names.push({ name: match[1], port: Number(match[2]) });
+    const port = Number(match[2]);
+    if (port < 1 || port > 0xffff) throw new EpmdError("protocol", `epmd's NAMES_RESP lists ${JSON.stringify(match[1].slice(0, 80))} at port ${match[2].slice(0, 20)}, which is not a TCP port`);
+    names.push({ name: match[1], port });
   }
   return { epmdPort: data.readUInt32BE(0), names };
 }

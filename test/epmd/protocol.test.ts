@@ -1,5 +1,6 @@
 // The epmd message codecs on their own, including the forms today's epmd no longer sends (ALIVE2_RESP).
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { EpmdError } from "../../src/epmd/index.js";
 import {
   alive2Request,
@@ -33,5 +34,25 @@ describe("epmd protocol", () => {
     const names = [{ name: "a", port: 1 }, { name: "ünï", port: 65535 }];
     expect(parseNamesResponse(namesResponse(4369, names))).toEqual({ epmdPort: 4369, names });
     expect(() => parseNamesResponse(Buffer.concat([Buffer.alloc(4), Buffer.from("garbage\n")]))).toThrow(EpmdError);
+  });
+
+  it("fuzz: any bytes, and valid NAMES_RESPs with bytes changed, parse or fail with an EpmdError (the epmd scan reads them from any host)", () => {
+    const names = fc.array(fc.record({ name: fc.string({ minLength: 1, maxLength: 20 }).filter((n) => !/[\n@ ]/.test(n)), port: fc.integer({ min: 1, max: 65535 }) }), { maxLength: 8 });
+    const mutated = fc.tuple(names, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 })).map(([list, edits]) => {
+      const bytes = Buffer.from(namesResponse(4369, list));
+      for (const [at, value] of edits) if (bytes.length > 0) bytes[at % bytes.length] = value;
+      return bytes;
+    });
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)), mutated), (bytes) => {
+        try {
+          const parsed = parseNamesResponse(bytes);
+          for (const entry of parsed.names) expect(entry.port >= 1 && entry.port <= 0xffff).toBe(true);
+        } catch (err) {
+          expect(err).toBeInstanceOf(EpmdError);
+        }
+      }),
+      { numRuns: 20_000, seed: 5 },
+    );
   });
 });
