@@ -54,6 +54,29 @@ export interface NodeOptions {
 
 export type PingResult = "pong" | "pang";
 
+/** Counters of one connection (see DistConnection's stats). */
+export type ConnectionStats = DistConnection["stats"];
+
+/** A connected node, as the status page shows it. */
+export interface PeerInfo {
+  name: string;
+  /** When the connection came up (ms since the epoch). */
+  since: number;
+  /** Whether the peer connected as a hidden node (no DFLAG_PUBLISHED). */
+  hidden: boolean;
+  stats: ConnectionStats;
+}
+
+/** Totals over the node's life, closed connections included. */
+export interface NodeStats {
+  connectionsUp: number;
+  connectionsDown: number;
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
 interface NodeEvents {
   /** A connection to a node came up. */
   nodeup: [name: string];
@@ -151,6 +174,11 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   private readonly registration: EpmdRegistration | undefined;
   private readonly options: NodeOptions;
   private readonly connections = new Map<string, DistConnection>();
+  private readonly connectedAt = new Map<DistConnection, { since: number; hidden: boolean }>();
+  /** Counters of the connections that have closed, and of connections made. */
+  private readonly closedTotals: NodeStats = { connectionsUp: 0, connectionsDown: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
+  /** When the node started (ms since the epoch). */
+  readonly startedAt = Date.now();
   private readonly pending = new Map<string, { controller: AbortController; done: Promise<DistConnection> }>();
   private readonly waiters = new Map<string, Array<(connection: DistConnection) => void>>();
   private readonly mailboxes = new Map<number, ErlProcess>();
@@ -223,6 +251,28 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   /** Names of the connected nodes. */
   nodes(): string[] {
     return [...this.connections.keys()];
+  }
+
+  /** The connected nodes with when they came up, whether they are hidden, and their connection's counters. */
+  peers(): PeerInfo[] {
+    return [...this.connections].map(([name, connection]) => ({
+      name,
+      since: this.connectedAt.get(connection)?.since ?? this.startedAt,
+      hidden: this.connectedAt.get(connection)?.hidden ?? true,
+      stats: { ...connection.stats },
+    }));
+  }
+
+  /** Totals since the node started: connections made and lost, messages and bytes both ways (closed connections included). */
+  stats(): NodeStats {
+    const totals = { ...this.closedTotals };
+    for (const connection of this.connections.values()) {
+      totals.messagesIn += connection.stats.messagesIn;
+      totals.messagesOut += connection.stats.messagesOut;
+      totals.bytesIn += connection.stats.bytesIn;
+      totals.bytesOut += connection.stats.bytesOut;
+    }
+    return totals;
   }
 
   private identity(): HandshakeIdentity {
@@ -381,8 +431,16 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     const connection = new DistConnection(socket, handshake, { tickTime: this.options.tickTime });
     const peer = handshake.peerName;
     this.connections.set(peer, connection);
+    this.connectedAt.set(connection, { since: Date.now(), hidden: (handshake.peerFlags & DFLAG.PUBLISHED) === 0n });
+    this.closedTotals.connectionsUp++;
     connection.on("message", (control, payload) => this.route(connection, control, payload));
     connection.once("close", (error) => {
+      this.connectedAt.delete(connection);
+      this.closedTotals.connectionsDown++;
+      this.closedTotals.messagesIn += connection.stats.messagesIn;
+      this.closedTotals.messagesOut += connection.stats.messagesOut;
+      this.closedTotals.bytesIn += connection.stats.bytesIn;
+      this.closedTotals.bytesOut += connection.stats.bytesOut;
       if (this.connections.get(peer) === connection) {
         this.connections.delete(peer);
         for (const process of [...this.mailboxes.values()]) {

@@ -49,6 +49,27 @@ describe("Node against real erl", () => {
     expect(await node.connect(beam.name)).toBe(true); // already connected: at once
   });
 
+  it("peers() and stats(): when each connection came up, hidden or not, and counters that outlive the connection", async () => {
+    const node = await startNode();
+    const before = Date.now();
+    await node.connect(beam.name);
+    expect(await node.ping(beam.name)).toBe("pong");
+    const [peer] = node.peers();
+    expect(peer.name).toBe(beam.name);
+    expect(peer.hidden).toBe(false); // the test's erl is a visible node
+    expect(peer.since).toBeGreaterThanOrEqual(before);
+    expect(peer.stats.messagesOut).toBeGreaterThanOrEqual(1);
+    expect(peer.stats.messagesIn).toBeGreaterThanOrEqual(1);
+    const down = new Promise((resolve) => node.once("nodedown", resolve));
+    node.disconnect(beam.name);
+    await down;
+    const stats = node.stats();
+    expect(stats).toMatchObject({ connectionsUp: 1, connectionsDown: 1 });
+    expect(stats.messagesOut).toBe(peer.stats.messagesOut);
+    expect(stats.bytesIn).toBeGreaterThan(0);
+    expect(node.peers()).toEqual([]);
+  });
+
   it("pings erl (pong) and an absent node (pang), as net_adm:ping/1", async () => {
     const node = await startNode();
     expect(await node.ping(beam.name)).toBe("pong");
