@@ -8,6 +8,7 @@ export * from "./epmd/index.js";
 export * from "./dist/index.js";
 export * from "./node/index.js";
 export * from "./discovery/index.js";
+export * from "./status/index.js";
 
 /** An Erlang node (see the node layer's Node) that can also discover and join a cluster. */
 export class Node extends NodeBase {

@@ -2,4 +2,5 @@
 export { Node, defaultCookie, type ConnectionStats, type NodeOptions, type NodeStats, type PeerInfo, type PingResult, type ServerHandlers } from "./node.js";
 export { CallError, NodeError, type CallErrorCode, type NodeErrorCode } from "./errors.js";
 export { ErlProcess, type Destination } from "./process.js";
+export { iolistToString } from "./iolist.js";
 export { type ReceiveOptions } from "./mailbox.js";

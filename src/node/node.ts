@@ -40,6 +40,11 @@ export interface NodeOptions {
   hidden?: boolean;
   /** Where epmd is (default 127.0.0.1, ERL_EPMD_PORT then 4369), or false to run without epmd. */
   epmd?: { host?: string; port?: number } | false;
+  /**
+   * Register with epmd (default true). false: peers are still looked up through epmd, but this node is not
+   * findable by name (for short-lived clients that only dial out, on hosts without an epmd).
+   */
+  register?: boolean;
   /** Distribution listen port (default 0: any free port). */
   port?: number;
   /** Address to listen on (default every interface, "0.0.0.0"). */
@@ -217,7 +222,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       server.listen(options.port ?? 0, options.listenHost ?? "0.0.0.0", () => resolve());
     });
     let registration: EpmdRegistration | undefined;
-    if (options.epmd !== false) {
+    if (options.epmd !== false && options.register !== false) {
       try {
         registration = await registerNode({
           name: splitName(name).alive,

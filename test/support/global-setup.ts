@@ -25,6 +25,8 @@ function markedProcesses(marker: string): number[] {
 export default function setup(): () => Promise<void> {
   requireErlang();
   compileFixtures();
+  // The command's tests run the built CLI (dist/): build it if src/ changed since (quick when it has not).
+  execFileSync(process.execPath, ["scripts/ensure-ready.mjs"], { stdio: ["ignore", "ignore", "inherit"] });
   const marker = randomUUID();
   process.env[RUN_MARKER] = marker; // inherited by the test workers, and from them by every child they start
   return async () => {

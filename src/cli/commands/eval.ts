@@ -1,0 +1,77 @@
+// erldist eval (<node> | --all [discovery flags]) '<expression>.': evaluate Erlang on the remote node(s).
+import { DISCOVERY_HELP, DISCOVERY_OPTIONS, discoveryOptions, epmdPort } from "../discovery-flags.js";
+import { evaluate, pretty } from "../erlang-text.js";
+import { IDENTITY_ENVIRONMENT, IDENTITY_HELP, IDENTITY_OPTIONS } from "../identity.js";
+import { startNode, stopSession, type Output, type Session } from "../session.js";
+import { UsageError, parse, parseDuration, stringValue } from "../usage.js";
+import { discoverOnce } from "./nodes.js";
+
+export const HELP = `Usage: erldist eval <node> '<expressions>.' [options]
+       erldist eval --all [discovery options] '<expressions>.' [options]
+
+Parses the expressions and evaluates them on the remote node (erl_scan, erl_parse and erl_eval run there, through
+rpc), and prints the value as ~p prints it. With --all: on every node the discovery options find, one line per node
+(\`<node>: <value>\`). What the expressions print is shown too.
+
+  erldist eval app@10.0.0.7 'lists:seq(1, 3).'
+  erldist eval --all --dns app-headless.prod.svc.cluster.local --basename app 'length(processes()).'
+
+Options:
+  --all                  evaluate on every discovered node
+  --timeout <duration>   how long each evaluation may take (default 30s)
+
+${DISCOVERY_HELP}
+
+${IDENTITY_HELP}
+
+Environment:
+${IDENTITY_ENVIRONMENT}
+`;
+
+export async function evalCommand(argv: string[], io: Output): Promise<number> {
+  const parsed = parse("eval", argv, { ...IDENTITY_OPTIONS, ...DISCOVERY_OPTIONS, all: { type: "boolean" }, timeout: { type: "string" } });
+  if (parsed.values.help) return io.out(HELP), 0;
+  const timeoutText = stringValue(parsed, "timeout");
+  const timeout = timeoutText === undefined ? 30_000 : parseDuration("--timeout", timeoutText);
+  const all = Boolean(parsed.values.all);
+  const expected = all ? 1 : 2;
+  if (parsed.positionals.length !== expected) {
+    throw new UsageError(all ? "eval --all takes one expression (in quotes)" : "eval takes a node name and one expression (in quotes), or --all");
+  }
+  const expression = parsed.positionals[expected - 1];
+  const loopsOptions = discoveryOptions(parsed, epmdPort(parsed));
+  if (all && loopsOptions.length === 0) throw new UsageError("eval --all needs a discovery option: --dns, --static or --epmd-scan");
+  if (!all && loopsOptions.length > 0) throw new UsageError("discovery options go with --all");
+  let session: Session | undefined;
+  try {
+    session = await startNode(parsed, io, { register: false });
+    const node = session.node;
+    if (!all) {
+      const peer = parsed.positionals[0];
+      await node.connect(peer);
+      const value = await evaluate(node, peer, expression, io.out, timeout);
+      io.out(`${await pretty(node, peer, value)}\n`);
+      return 0;
+    }
+    const rows = await discoverOnce(node, loopsOptions.map((options) => node.discover(options)));
+    if (rows.length === 0) {
+      io.err("no nodes found\n");
+      return 1;
+    }
+    const results = await Promise.all(
+      rows.map(async (row) => {
+        if (row.state !== "connected") return { name: row.name, ok: false, text: `not connected (${row.error ?? row.state})` };
+        try {
+          const value = await evaluate(node, row.name, expression, (text) => io.out(`${row.name}: ${text}`), timeout);
+          return { name: row.name, ok: true, text: await pretty(node, row.name, value) };
+        } catch (err) {
+          return { name: row.name, ok: false, text: `error: ${(err as Error).message}` };
+        }
+      }),
+    );
+    for (const result of results) (result.ok ? io.out : io.err)(`${result.name}: ${result.text}\n`);
+    return results.every((r) => r.ok) ? 0 : 1;
+  } finally {
+    await stopSession(session);
+  }
+}

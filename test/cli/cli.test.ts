@@ -1,0 +1,191 @@
+// The erldist command, run as a user runs it (the built dist/cli/main.js in a child process) against real BEAM
+// nodes: help and exit codes, names, ping, rpc, eval (one node and --all), nodes, join with its status server and a
+// clean stop, the built-in epmd, the REPL, and how the cookie is found (and never printed).
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { atom } from "../../src/etf/index.js";
+import { BeamNode } from "../support/beam.js";
+import { EMPTY_HOME, runCli, startCli } from "../support/cli.js";
+import { startEpmd, type Epmd } from "../support/epmd.js";
+import { freePort } from "../support/net.js";
+
+let epmd: Epmd;
+let a: BeamNode;
+let b: BeamNode;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  epmd = await startEpmd();
+  [a, b] = await Promise.all([BeamNode.start({ epmd, alive: "clia" }), BeamNode.start({ epmd, alive: "clib" })]);
+  env = { ERL_EPMD_PORT: String(epmd.port), ERLANG_COOKIE: a.cookie };
+});
+
+afterAll(async () => {
+  await Promise.all([a?.stop(), b?.stop()]);
+  await epmd?.stop();
+});
+
+const COMMANDS = ["join", "nodes", "ping", "names", "epmd", "rpc", "eval", "repl", "demo"];
+
+describe("the erldist command", () => {
+  it("has --help for every subcommand, and says what is wrong with a bad command line (exit 2, no stack trace)", async () => {
+    const top = await runCli(["--help"]);
+    expect(top.code).toBe(0);
+    for (const command of COMMANDS) expect(top.stdout).toContain(`  ${command} `);
+    const helps = await Promise.all(COMMANDS.map((command) => runCli([command, "--help"])));
+    helps.forEach((help, i) => {
+      expect(help.code, COMMANDS[i]).toBe(0);
+      expect(help.stdout).toContain(`Usage: erldist ${COMMANDS[i]}`);
+    });
+    const bad = await runCli(["ping", "--frobnicate"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/Unknown option '--frobnicate'.*Run 'erldist ping --help'/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+    const missing = await runCli(["join", "--dns", "x.test"], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("--dns needs --basename");
+    const duration = await runCli(["join", "--static", a.name, "--interval", "soon"], env);
+    expect(duration.stderr).toContain("--interval takes a duration such as 5s");
+  });
+
+  it("names: what epmd -names shows", async () => {
+    const result = await runCli(["names", "--epmd-port", String(epmd.port)]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^epmd: up and running on port ${epmd.port} with data:\n`));
+    expect(result.stdout).toMatch(/^name clia at port \d+$/m);
+    expect(result.stdout).toMatch(/^name clib at port \d+$/m);
+  });
+
+  it("ping: pong (exit 0) and pang (exit 1), as net_adm:ping/1", async () => {
+    const pong = await runCli(["ping", a.name], env);
+    expect([pong.code, pong.stdout]).toEqual([0, "pong\n"]);
+    const pang = await runCli(["ping", "nobody@127.0.0.1"], env);
+    expect([pang.code, pang.stdout]).toEqual([1, "pang\n"]);
+  });
+
+  it("rpc: arguments in Erlang syntax, the result as ~p prints it", async () => {
+    const sum = await runCli(["rpc", a.name, "lists", "sum", "[[1,2,3]]"], env);
+    expect([sum.code, sum.stdout, sum.stderr]).toEqual([0, "6\n", ""]);
+    const text = await runCli(["rpc", a.name, "lists", "reverse", '["abc"]'], env);
+    expect(text.stdout).toBe('"cba"\n');
+    const release = await runCli(["rpc", a.name, "erlang", "system_info", "[otp_release]"], env);
+    expect(release.stdout).toBe('"25"\n');
+    const tuple = await runCli(["rpc", a.name, "erlang", "list_to_tuple", "[[ok, 1.5, <<\"bin\">>, #{a => 1}]]"], env);
+    expect(tuple.stdout).toBe('{ok,1.5,<<"bin">>,#{a => 1}}\n');
+    const badSyntax = await runCli(["rpc", a.name, "lists", "sum", "[[1,2"], env);
+    expect(badSyntax.code).toBe(1);
+    expect(badSyntax.stderr).toMatch(/is not an Erlang term.*syntax error/);
+    const notList = await runCli(["rpc", a.name, "lists", "sum", "{1}"], env);
+    expect(notList.code).toBe(2);
+    expect(notList.stderr).toContain("must be one Erlang list");
+    const failing = await runCli(["rpc", a.name, "erlang", "binary_to_atom", "[1]"], env);
+    expect(failing.code).toBe(1);
+    expect(failing.stderr).toMatch(/rpc to clia@127\.0\.0\.1 failed: .*badarg/);
+  });
+
+  it("eval: expressions parsed and evaluated on the remote node; --all gives one result per node", async () => {
+    const seq = await runCli(["eval", a.name, "lists:seq(1, 3)."], env);
+    expect([seq.code, seq.stdout]).toEqual([0, "[1,2,3]\n"]);
+    const where = await runCli(["eval", a.name, "X = node(), io:format(\"on ~p~n\", [X]), {X, erlang:system_info(otp_release)}."], env);
+    expect(where.stdout).toBe("on 'clia@127.0.0.1'\n{'clia@127.0.0.1',\"25\"}\n");
+    const crash = await runCli(["eval", a.name, "1/0."], env);
+    expect(crash.code).toBe(1);
+    expect(crash.stderr).toContain("badarith");
+    const all = await runCli(["eval", "--all", "--static", `${a.name},${b.name}`, "node()."], env);
+    expect(all.code).toBe(0);
+    expect(all.stdout.split("\n").filter(Boolean).sort()).toEqual([`${a.name}: '${a.name}'`, `${b.name}: '${b.name}'`]);
+  });
+
+  it("nodes: a table or JSON of what discovery found; exit 1 when a node could not be connected", async () => {
+    const table = await runCli(["nodes", "--epmd-scan", "127.0.0.1", "--epmd-port", String(epmd.port)], env);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^NAME\s+STATE\s+OTP$/m);
+    expect(table.stdout).toMatch(new RegExp(`^${a.name.replace(/\./g, "\\.")}\\s+connected\\s+25$`, "m"));
+    const json = await runCli(["nodes", "--static", `${a.name},nobody@127.0.0.1`, "--json", "--connect-timeout", "3s"], env);
+    expect(json.code).toBe(1);
+    const document = JSON.parse(json.stdout) as { nodes: Array<{ name: string; state: string; otpRelease: string | null; error?: string }> };
+    expect(document.nodes.map((n) => [n.name, n.state, n.otpRelease])).toEqual([
+      [a.name, "connected", "25"],
+      ["nobody@127.0.0.1", "backing_off", null],
+    ]);
+    expect(document.nodes[1].error).toMatch(/no node named 'nobody'/);
+  });
+
+  it("the cookie: from --cookie-file, ERLANG_COOKIE or ~/.erlang.cookie; a warning for --cookie; never printed", async () => {
+    const none = await runCli(["ping", a.name], { ERL_EPMD_PORT: String(epmd.port) });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("no cookie: pass --cookie-file <path>, set ERLANG_COOKIE, or create ~/.erlang.cookie");
+    const file = join(EMPTY_HOME, "cookie-file");
+    writeFileSync(file, `${a.cookie}\n`, { mode: 0o600 });
+    const fromFile = await runCli(["ping", a.name, "--cookie-file", file], { ERL_EPMD_PORT: String(epmd.port) });
+    expect(fromFile.stdout).toBe("pong\n");
+    const onLine = await runCli(["ping", a.name, "--cookie", a.cookie], { ERL_EPMD_PORT: String(epmd.port) });
+    expect(onLine.stdout).toBe("pong\n");
+    expect(onLine.stderr).toContain("warning: a cookie on the command line can be read by other users");
+    const wrong = await runCli(["rpc", a.name, "erlang", "node", "[]", "--cookie-file", file], { ERL_EPMD_PORT: String(epmd.port), ERLANG_COOKIE: "ignored" });
+    expect(wrong.stdout).toBe("'clia@127.0.0.1'\n"); // the file wins over the environment
+    const rejected = await runCli(["rpc", a.name, "erlang", "node", "[]"], { ...env, ERLANG_COOKIE: "not-the-cookie" });
+    expect(rejected.code).toBe(1);
+    expect(rejected.stderr).toMatch(/cookie/i);
+    for (const result of [none, fromFile, onLine, wrong, rejected]) expect(result.stdout + result.stderr).not.toContain(a.cookie);
+  });
+
+  it("join: a hidden node that joins, logs, serves its status, and stops cleanly on SIGTERM", async () => {
+    const name = "clijoin@127.0.0.1";
+    const join = startCli(["join", "--static", `${a.name},${b.name}`, "--interval", "500ms", "--status-port", "0", "--status-host", "127.0.0.1", "--name", name], env);
+    try {
+      const out = await join.waitFor(/status page at (http:\S+)/);
+      const url = /status page at (http:\S+)/.exec(out)![1];
+      await join.waitFor(`connected ${b.name}`);
+      await join.waitFor(`connected ${a.name}`);
+      expect(await a.eval("nodes(hidden).")).toContainEqual(atom(name));
+      const status = (await (await fetch(new URL("/status", url))).json()) as Record<string, unknown>;
+      expect(JSON.stringify(status)).toContain(a.name);
+      expect(JSON.stringify(status)).not.toContain(a.cookie);
+      expect((await fetch(new URL("/healthz", url))).status).toBe(200);
+    } finally {
+      const result = await join.stop("SIGTERM");
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain("SIGTERM: stopping");
+      expect(result.stdout + result.stderr).not.toContain(a.cookie);
+    }
+    await expect.poll(() => a.eval("nodes(hidden)."), { timeout: 5000 }).not.toContainEqual(atom(name));
+  });
+
+  it("epmd: the built-in epmd in the foreground; erl registers with it; SIGINT stops it", async () => {
+    const port = await freePort();
+    const server = startCli(["epmd", "--port", String(port), "--host", "127.0.0.1"]);
+    try {
+      await server.waitFor(`epmd listening on port ${port}`);
+      const c = await BeamNode.start({ epmd: { port }, alive: "onbuiltin" });
+      await server.waitFor(/registered onbuiltin at port \d+/);
+      const names = await runCli(["names", "--epmd-port", String(port)]);
+      expect(names.stdout).toMatch(/^name onbuiltin at port \d+$/m);
+      await c.stop();
+      await server.waitFor("unregistered onbuiltin");
+    } finally {
+      const result = await server.stop("SIGINT");
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain("epmd stopped");
+    }
+  });
+
+  it("repl: TypeScript with a started node in scope and top-level await", async () => {
+    const input = [
+      `const peer: string = "${a.name}";`,
+      "(await node.rpc(peer, 'erlang', 'node', [])).name",
+      "node.nodes().length",
+      "tuple(atom('ok'), 1).elements.length",
+      ".exit",
+      "",
+    ].join("\n");
+    const result = await runCli(["repl", a.name], env, input);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`connected to ${a.name}`);
+    expect(result.stdout).toContain(`'${a.name}'`);
+    expect(result.stdout).toMatch(/\b1\n/);
+    expect(result.stdout).toMatch(/\b2\n/);
+    expect(result.stderr).not.toContain("ts-node is not available");
+  });
+});
