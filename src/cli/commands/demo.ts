@@ -45,7 +45,9 @@ function startBeam(name: string, cookie: string, epmdPort: number): ChildProcess
       "-kernel", "inet_dist_use_interface", "{127,0,0,1}",
       "-eval", 'spawn(fun() -> io:get_line(""), erlang:halt() end)',
     ],
-    { stdio: ["pipe", "ignore", "inherit"], env: { ...process.env, ERL_EPMD_PORT: String(epmdPort) } },
+    // Its own process group: Ctrl-C in the terminal reaches the demo, which stops the node by closing its stdin
+    // (a BEAM node that got the SIGINT itself would stop in its break menu instead).
+    { stdio: ["pipe", "ignore", "inherit"], env: { ...process.env, ERL_EPMD_PORT: String(epmdPort) }, detached: true },
   );
 }
 
@@ -101,7 +103,9 @@ export async function demo(argv: string[], io: Output): Promise<number> {
       return names.every((n) => joined.nodes().includes(n)) ? true : undefined;
     });
     // The BEAM nodes cluster among themselves too (as a real cluster's own discovery would make them).
-    for (const other of names.slice(1)) await node.rpc(names[0], "net_kernel", "connect_node", [atom(other)]);
+    for (const [i, from] of names.entries()) {
+      for (const to of names.slice(i + 1)) await node.rpc(from, "net_kernel", "connect_node", [atom(to)]);
+    }
 
     io.out(`\nerldist node ${node.name} joined them as a hidden node through the epmd scan:\n`);
     for (const name of names) {
