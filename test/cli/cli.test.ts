@@ -102,9 +102,10 @@ describe("the erldist command", () => {
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^NAME\s+STATE\s+OTP$/m);
     expect(table.stdout).toMatch(new RegExp(`^${a.name.replace(/\./g, "\\.")}\\s+connected\\s+25$`, "m"));
-    const json = await runCli(["nodes", "--static", `${a.name},nobody@127.0.0.1`, "--json", "--connect-timeout", "3s"], env);
+    const json = await runCli(["nodes", "--static", `${a.name},nobody@127.0.0.1`, "--json", "--connect-timeout", "3s"], { ...env, MY_POD_IP: "127.0.0.1" });
     expect(json.code).toBe(1);
-    const document = JSON.parse(json.stdout) as { nodes: Array<{ name: string; state: string; otpRelease: string | null; error?: string }> };
+    const document = JSON.parse(json.stdout) as { node: string; nodes: Array<{ name: string; state: string; otpRelease: string | null; error?: string }> };
+    expect(document.node).toMatch(/^erldist-[0-9a-f]{6}@127\.0\.0\.1$/); // the default name: on MY_POD_IP
     expect(document.nodes.map((n) => [n.name, n.state, n.otpRelease])).toEqual([
       [a.name, "connected", "25"],
       ["nobody@127.0.0.1", "backing_off", null],
