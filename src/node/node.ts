@@ -242,6 +242,11 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     return node;
   }
 
+  /** True until stop() is called. */
+  get running(): boolean {
+    return this.stopping === undefined;
+  }
+
   /** The distribution listen port. */
   get port(): number {
     return (this.server.address() as AddressInfo).port;

@@ -72,7 +72,6 @@ export class StatusServer extends EventEmitter<StatusServerEvents> {
   private readonly live: LiveChannel;
   private readonly routes: Record<string, Route>;
   private readonly distributionPort: number;
-  private nodeRunning = true;
   private closing: Promise<void> | undefined;
   private readonly detachNode: () => void;
 
@@ -107,10 +106,7 @@ export class StatusServer extends EventEmitter<StatusServerEvents> {
     };
     this.node.on("nodeup", onNodeUp);
     this.node.on("nodedown", onNodeDown);
-    const removeStopHook = this.node.onStop(() => {
-      this.nodeRunning = false;
-      this.live.changed();
-    });
+    const removeStopHook = this.node.onStop(() => this.live.changed());
     this.detachNode = () => {
       this.node.off("nodeup", onNodeUp);
       this.node.off("nodedown", onNodeDown);
@@ -130,7 +126,7 @@ export class StatusServer extends EventEmitter<StatusServerEvents> {
         this.send(response, 200, contentType, body);
       },
       "/healthz": (_request, response) => {
-        if (this.nodeRunning) this.send(response, 200, "text/plain; charset=utf-8", "ok");
+        if (this.node.running) this.send(response, 200, "text/plain; charset=utf-8", "ok");
         else this.send(response, 503, "text/plain; charset=utf-8", "node stopped");
       },
       "/live": (_request, response) => this.send(response, 426, "text/plain; charset=utf-8", "a WebSocket endpoint: connect with Upgrade: websocket", { Upgrade: "websocket" }),
@@ -189,7 +185,7 @@ export class StatusServer extends EventEmitter<StatusServerEvents> {
         port: this.distributionPort,
         startedAt: node.startedAt,
         uptimeMs: now - node.startedAt,
-        running: this.nodeRunning,
+        running: this.node.running,
         stats: node.stats(),
       },
       peers: node
