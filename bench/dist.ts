@@ -1,19 +1,23 @@
 // npm run bench:dist: the same workloads between two BEAM nodes on loopback and between erldist and a BEAM node,
 // in one run, printed as ratios: one-way small-message rate each way, sequential round-trip latency (an echo
 // process), and 64 MiB of 1 MiB binaries (MB/s).
-// Options: --messages=N (default 200000), --roundtrips=N (default 5000).
+// Options: --messages=N (default 200000), --roundtrips=N (default 5000), --tls (every node on TLS distribution:
+// erl with -proto_dist inet_tls and a mutual-verification option file, erldist with that option file; the anchor
+// is then BEAM -> BEAM over TLS).
 import { Tuple, atom, encode as encodeTerm, tuple, type Term } from "../src/etf/index.js";
 import { Node } from "../src/node/index.js";
 import { BeamNode } from "../test/support/beam.js";
 import { stopAllChildren } from "../test/support/children.js";
 import { startEpmd } from "../test/support/epmd.js";
 import { compileFixtures, requireErlang } from "../test/support/fixtures.js";
+import { TestPki } from "../test/support/tls.js";
 
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback);
 const MESSAGES = arg("messages", 200_000);
 const ROUNDTRIPS = arg("roundtrips", 5000);
 const BULK_COUNT = 64;
 const BULK_SIZE = 1 << 20;
+const TLS = process.argv.includes("--tls");
 
 const now = () => Number(process.hrtime.bigint()) / 1000; // µs
 
@@ -21,8 +25,19 @@ async function main(): Promise<void> {
   requireErlang();
   compileFixtures();
   const epmd = await startEpmd();
-  const [a, b] = await Promise.all([BeamNode.start({ epmd }), BeamNode.start({ epmd })]);
-  const node = await Node.start({ name: "distbench@127.0.0.1", cookie: a.cookie, epmd: { port: epmd.port }, listenHost: "127.0.0.1" });
+  // With --tls: a CA and one certificate per node (SANs IP and DNS 127.0.0.1, as OTP 25 checks the DNS form).
+  const pki = TLS ? TestPki.create() : undefined;
+  const ca = pki?.ca("bench-ca");
+  const optFile = (name: string) => pki!.optFile(name, ca!.issue(name, { ips: ["127.0.0.1"], dns: ["127.0.0.1"] }), ca!.certFile);
+  const beamArgs = (name: string) => (TLS ? ["-proto_dist", "inet_tls", "-ssl_dist_optfile", optFile(name)] : []);
+  const [a, b] = await Promise.all([BeamNode.start({ epmd, args: beamArgs("a") }), BeamNode.start({ epmd, args: beamArgs("b") })]);
+  const node = await Node.start({
+    name: "distbench@127.0.0.1",
+    cookie: a.cookie,
+    epmd: { port: epmd.port },
+    listenHost: "127.0.0.1",
+    tls: TLS ? { optFile: optFile("erldist") } : undefined,
+  });
   try {
     await b.eval("dist_bench:echo(), ok.");
     await a.eval(`pong = net_adm:ping('${b.name}'), ok.`);
@@ -69,7 +84,8 @@ async function main(): Promise<void> {
     const oursBulk = now() - start;
     rows.push(["64 MiB in 1 MiB binaries, MB/s", mbps(beamBulk), mbps(oursBulk), "MB/s", true]);
 
-    console.log(`distribution benchmark, loopback: BEAM -> BEAM against erldist <-> BEAM, same run`);
+    const over = TLS ? " over TLS (-proto_dist inet_tls, mutual verification)" : "";
+    console.log(`distribution benchmark, loopback${over}: BEAM -> BEAM against erldist <-> BEAM, same run`);
     console.log(`(${MESSAGES} small messages, ${ROUNDTRIPS} round trips, ${BULK_COUNT} x 1 MiB)`);
     for (const [name, beam, ours, unit, higherIsBetter] of rows) {
       const ratio = higherIsBetter ? ours / beam : beam / ours;
@@ -83,6 +99,7 @@ async function main(): Promise<void> {
     await Promise.all([a.stop(), b.stop()]);
     await epmd.stop();
     await stopAllChildren();
+    pki?.remove();
   }
 }
 

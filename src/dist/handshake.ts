@@ -1,5 +1,6 @@
 // The distribution handshake, version 6 (OTP 23+), as initiator (A) and acceptor (B), with MD5 cookie
-// challenge/response. Messages are {packet, 2}. See erl_dist_protocol "Distribution Handshake" and OTP's dist_util.
+// challenge/response. Messages are {packet, 2} over TCP, {packet, 4} inside TLS (inet_tls_dist keeps its socket in
+// {packet, 4} from the start). See erl_dist_protocol "Distribution Handshake" and OTP's dist_util.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Socket } from "node:net";
 import { DistError } from "./errors.js";
@@ -18,6 +19,8 @@ export interface HandshakeIdentity {
   flags: bigint;
   /** Milliseconds the whole handshake may take (default 7000, OTP's net_setuptime). */
   timeout?: number;
+  /** Bytes of each handshake message's length prefix: 2 over TCP (default), 4 inside TLS, as inet_tls_dist. */
+  packetHeader?: 2 | 4;
   signal?: AbortSignal;
 }
 
@@ -44,10 +47,11 @@ function challenge(): number {
   return randomBytes(4).readUInt32BE(0);
 }
 
-function packet2(body: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(2 + body.length);
-  out.writeUInt16BE(body.length, 0);
-  body.copy(out, 2);
+function packet(body: Buffer, header: 2 | 4): Buffer {
+  const out = Buffer.allocUnsafe(header + body.length);
+  if (header === 2) out.writeUInt16BE(body.length, 0);
+  else out.writeUInt32BE(body.length, 0);
+  body.copy(out, header);
   return out;
 }
 
@@ -115,15 +119,21 @@ function outcome(theirs: { name: string; flags: bigint; creation: number }, iden
 }
 
 /** Runs `steps` with the handshake's timeout and AbortSignal applied to every read; tidies up either way. */
-async function guarded<T>(socket: Socket, identity: HandshakeIdentity, steps: (reader: PacketReader) => Promise<T>): Promise<T> {
-  const reader = new PacketReader(socket);
+async function guarded<T>(
+  socket: Socket,
+  identity: HandshakeIdentity,
+  steps: (reader: PacketReader, send: (body: Buffer) => void, header: 2 | 4) => Promise<T>,
+): Promise<T> {
+  const header = identity.packetHeader ?? 2;
+  const reader = new PacketReader(socket, { plain: header === 2 });
+  const send = (body: Buffer): void => void socket.write(packet(body, header));
   const timeout = identity.timeout ?? 7000;
   const timer = setTimeout(() => reader.fail(new DistError("timeout", `the handshake did not complete within ${timeout} ms`)), timeout);
   const onAbort = () => reader.fail(new DistError("aborted", "the handshake was aborted", { cause: identity.signal?.reason }));
   if (identity.signal?.aborted) onAbort();
   identity.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    return await steps(reader);
+    return await steps(reader, send, header);
   } catch (err) {
     socket.destroy();
     throw err;
@@ -138,10 +148,10 @@ async function guarded<T>(socket: Socket, identity: HandshakeIdentity, steps: (r
  * name the peer presents. Resolves when the connection is up; rejects with a DistError (the socket destroyed).
  */
 export function initiateHandshake(socket: Socket, identity: HandshakeIdentity, expectedPeer?: string): Promise<Handshake> {
-  return guarded(socket, identity, async (reader) => {
+  return guarded(socket, identity, async (reader, send, header) => {
     const peer = expectedPeer ?? "the peer";
-    socket.write(packet2(nameMessage(identity)));
-    let status = (await reader.next(2)).toString("latin1");
+    send(nameMessage(identity));
+    let status = (await reader.next(header)).toString("latin1");
     if (!status.startsWith("s")) throw new DistError("protocol", `expected a status message from ${peer}`);
     status = status.slice(1);
     switch (status) {
@@ -154,7 +164,7 @@ export function initiateHandshake(socket: Socket, identity: HandshakeIdentity, e
         throw new DistError("not_allowed", `${peer} does not allow connections from ${identity.name}`);
       case "alive":
         // We are connecting, so any connection the peer still holds for our name is stale: ask it to drop that one.
-        socket.write(packet2(Buffer.from("strue", "latin1")));
+        send(Buffer.from("strue", "latin1"));
         break;
       default:
         if (status.startsWith("named:")) {
@@ -162,7 +172,7 @@ export function initiateHandshake(socket: Socket, identity: HandshakeIdentity, e
         }
         throw new DistError("protocol", `${peer} answered with an unknown status '${status.slice(0, 40)}'`);
     }
-    const theirs = parseNameMessage(await reader.next(2), true);
+    const theirs = parseNameMessage(await reader.next(header), true);
     if (expectedPeer !== undefined && theirs.name !== expectedPeer) {
       throw new DistError("name_mismatch", `connected to ${expectedPeer}, but the node there is ${theirs.name}`);
     }
@@ -172,10 +182,10 @@ export function initiateHandshake(socket: Socket, identity: HandshakeIdentity, e
     reply[0] = 0x72; // 'r'
     reply.writeUInt32BE(ours, 1);
     digest(theirs.challenge, identity.cookie).copy(reply, 5);
-    socket.write(packet2(reply));
+    send(reply);
     let ack: Buffer;
     try {
-      ack = await reader.next(2);
+      ack = await reader.next(header);
     } catch (err) {
       if (err instanceof DistError && err.code === "closed") {
         throw new DistError(
@@ -204,25 +214,25 @@ export function acceptHandshake(
   identity: HandshakeIdentity,
   decide: (peerName: string, peerFlags: bigint) => AcceptStatus = () => "ok",
 ): Promise<Handshake> {
-  return guarded(socket, identity, async (reader) => {
-    const theirs = parseNameMessage(await reader.next(2), false);
+  return guarded(socket, identity, async (reader, send, header) => {
+    const theirs = parseNameMessage(await reader.next(header), false);
     if ((theirs.flags & DFLAG.NAME_ME) !== 0n) {
-      socket.write(packet2(Buffer.from("snot_allowed", "latin1")));
+      send(Buffer.from("snot_allowed", "latin1"));
       throw new DistError("not_allowed", `${theirs.name} asked for a dynamic name, which erldist does not hand out`);
     }
     checkPeerFlags(theirs.flags, theirs.name);
     const status = decide(theirs.name, theirs.flags);
-    socket.write(packet2(Buffer.from(`s${status}`, "latin1")));
+    send(Buffer.from(`s${status}`, "latin1"));
     if (status === "nok" || status === "not_allowed") {
       throw new DistError(status, `refused the connection from ${theirs.name} (${status})`);
     }
     if (status === "alive") {
-      const answer = (await reader.next(2)).toString("latin1");
+      const answer = (await reader.next(header)).toString("latin1");
       if (answer !== "strue") throw new DistError("alive", `${theirs.name} chose not to replace its existing connection`);
     }
     const ours = challenge();
-    socket.write(packet2(nameMessage(identity, ours)));
-    const reply = await reader.next(2);
+    send(nameMessage(identity, ours));
+    const reply = await reader.next(header);
     if (reply.length < 21 || reply[0] !== 0x72) throw new DistError("protocol", `expected the challenge reply ('r') from ${theirs.name}`);
     if (!sameDigest(reply.subarray(5, 21), digest(ours, identity.cookie))) {
       throw new DistError(
@@ -233,7 +243,7 @@ export function acceptHandshake(
     const ack = Buffer.allocUnsafe(17);
     ack[0] = 0x61; // 'a'
     digest(reply.readUInt32BE(1), identity.cookie).copy(ack, 1);
-    socket.write(packet2(ack));
+    send(ack);
     return outcome(theirs, identity, reader);
   });
 }

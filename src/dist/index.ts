@@ -1,7 +1,7 @@
 // erldist's distribution layer: the version 6 handshake and one connection's framing, ticks and messages.
 export { DistConnection, type ConnectionOptions } from "./connection.js";
 export { controlTag, hasPayload, makeControl, parseControl, type ControlKind, type ControlMessage } from "./control.js";
-export { DistError, type DistErrorCode } from "./errors.js";
+export { DistError, TlsError, type DistErrorCode, type TlsFailureReason } from "./errors.js";
 export { DFLAG, ERLDIST_FLAGS, MANDATORY_OTP25, MANDATORY_OTP26, flagNames } from "./flags.js";
 export {
   acceptHandshake,
@@ -11,3 +11,5 @@ export {
   type Handshake,
   type HandshakeIdentity,
 } from "./handshake.js";
+export { TlsCarrier, type TlsConnectTarget } from "./tls.js";
+export { parseOptFile, readOptFile, type TlsOptions, type TlsSideOptions, type TlsVersion } from "./tls-options.js";

@@ -12,6 +12,7 @@ import {
   DistConnection,
   DistError,
   ERLDIST_FLAGS,
+  TlsCarrier,
   acceptHandshake,
   initiateHandshake,
   makeControl,
@@ -20,6 +21,7 @@ import {
   type ControlMessage,
   type Handshake,
   type HandshakeIdentity,
+  type TlsOptions,
 } from "../dist/index.js";
 import { EpmdError, lookupNode, registerNode, type EpmdRegistration } from "../epmd/index.js";
 import { Atom, Pid, Reference, Tuple, atom, decode, encode, equals, improperList, tuple, type Encodable, type Term } from "../etf/index.js";
@@ -55,6 +57,11 @@ export interface NodeOptions {
   tickTime?: number;
   /** Milliseconds a connection setup may take (default 7000, erl's net_setuptime). */
   connectTimeout?: number;
+  /**
+   * TLS distribution, as erl's `-proto_dist inet_tls -ssl_dist_optfile File`: every connection, both ways, runs TLS
+   * first (certificates checked as the options say), then the distribution handshake inside it. See TlsOptions.
+   */
+  tls?: TlsOptions;
 }
 
 export type PingResult = "pong" | "pang";
@@ -91,6 +98,11 @@ interface NodeEvents {
   registrationLost: [error: EpmdError];
   /** A handler of a server made with `serve` threw; the server goes on. */
   serverError: [name: string, error: Error];
+  /**
+   * An incoming connection was refused or its handshake failed (its TLS, its certificate, its cookie...): only that
+   * connection is closed. `from` is the address it came from.
+   */
+  acceptFailed: [error: DistError, from: string];
 }
 
 /** The callbacks of a server made with {@link Node.serve}. */
@@ -178,6 +190,8 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   private readonly server: Server;
   private readonly registration: EpmdRegistration | undefined;
   private readonly options: NodeOptions;
+  /** TLS for every connection when the tls option is given. */
+  private readonly carrier: TlsCarrier | undefined;
   private readonly connections = new Map<string, DistConnection>();
   private readonly connectedAt = new Map<DistConnection, { since: number; hidden: boolean }>();
   /** Counters of the connections that have closed, and of connections made. */
@@ -198,9 +212,17 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   private stopping: Promise<void> | undefined;
   private readonly stopHooks = new Set<() => unknown>();
 
-  protected constructor(options: NodeOptions, name: string, cookie: string, server: Server, registration: EpmdRegistration | undefined) {
+  protected constructor(
+    options: NodeOptions,
+    name: string,
+    cookie: string,
+    server: Server,
+    registration: EpmdRegistration | undefined,
+    carrier?: TlsCarrier,
+  ) {
     super();
     this.options = options;
+    this.carrier = carrier;
     this.name = name;
     this.cookie = cookie;
     this.hidden = options.hidden ?? true;
@@ -208,12 +230,16 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     this.registration = registration;
     this.creation = registration?.creation ?? randomInt(1, 0x7fffffff);
     server.on("connection", (socket) => this.accept(socket));
+    carrier?.on("secure", (socket, from) => this.handshakeIn(socket, from));
+    carrier?.on("refused", (error, from) => this.emit("acceptFailed", error, from));
   }
 
   /** Starts a node: listens, registers with epmd (unless epmd is false), and is ready to connect and be connected to. */
   static async start<N extends Node>(this: { prototype: N }, options: NodeOptions): Promise<N> {
     const name = fullName(options.name);
     const cookie = options.cookie ?? defaultCookie();
+    // The TLS options and files are read now: an unusable one fails the start, not the first connection.
+    const carrier = options.tls ? TlsCarrier.create(options.tls, { connectTimeout: options.connectTimeout ?? 7000 }) : undefined;
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once("error", (err) =>
@@ -236,8 +262,15 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       }
     }
     // `this` is Node or a subclass of it (the package's Node adds discovery), built the same way.
-    const Class = this as unknown as new (options: NodeOptions, name: string, cookie: string, server: Server, registration: EpmdRegistration | undefined) => N;
-    const node = new Class(options, name, cookie, server, registration);
+    const Class = this as unknown as new (
+      options: NodeOptions,
+      name: string,
+      cookie: string,
+      server: Server,
+      registration: EpmdRegistration | undefined,
+      carrier: TlsCarrier | undefined,
+    ) => N;
+    const node = new Class(options, name, cookie, server, registration, carrier);
     registration?.on("lost", (error) => node.emit("registrationLost", error));
     return node;
   }
@@ -292,6 +325,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       creation: this.creation,
       flags: this.hidden ? ERLDIST_FLAGS : ERLDIST_FLAGS | DFLAG.PUBLISHED,
       timeout: this.options.connectTimeout ?? 7000,
+      packetHeader: this.carrier ? 4 : 2, // inet_tls_dist runs the handshake with 4-byte lengths
     };
   }
 
@@ -324,7 +358,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   }
 
   /** The connection to `peer`, made if needed (auto-connect, as BEAM does on send). */
-  private async connection(peer: string, options: { signal?: AbortSignal; port?: number } = {}): Promise<DistConnection> {
+  private async connection(peer: string, options: { signal?: AbortSignal; port?: number; timeout?: number } = {}): Promise<DistConnection> {
     if (this.stopped) throw new NodeError("stopped", "this node is stopped");
     const existing = this.connections.get(peer);
     if (existing) return existing;
@@ -341,7 +375,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     }
   }
 
-  private async dial(peer: string, controller: AbortController, options: { signal?: AbortSignal; port?: number }): Promise<DistConnection> {
+  private async dial(peer: string, controller: AbortController, options: { signal?: AbortSignal; port?: number; timeout?: number }): Promise<DistConnection> {
     const { alive, host } = splitName(peer);
     const forward = (): void => controller.abort(options.signal?.reason);
     if (options.signal?.aborted) forward();
@@ -353,7 +387,13 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     }
   }
 
-  private async dialAbortable(peer: string, alive: string, host: string, controller: AbortController, options: { port?: number }): Promise<DistConnection> {
+  private async dialAbortable(
+    peer: string,
+    alive: string,
+    host: string,
+    controller: AbortController,
+    options: { port?: number; timeout?: number },
+  ): Promise<DistConnection> {
     const signal = controller.signal;
     let port = options.port;
     if (port === undefined) {
@@ -383,10 +423,16 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
         reject(new NodeError("unreachable", `cannot reach ${peer} at ${host}:${port}: ${err.message}`, { cause: err }));
       });
     });
+    let stream: Socket = socket;
     try {
-      const handshake = await initiateHandshake(socket, { ...this.identity(), signal }, peer);
-      return this.up(socket, handshake);
-    } catch (err) {
+      if (this.carrier) {
+        const timeout = options.timeout ?? this.options.connectTimeout ?? 7000; // the caller's, for the TLS phase's share
+        stream = await this.carrier.connect(socket, { peer, host }, { signal, timeout });
+      }
+      const handshake = await initiateHandshake(stream, { ...this.identity(), signal }, peer);
+      return this.up(stream, handshake);
+    } catch (caught) {
+      const err = this.carrier ? this.carrier.explain(caught, stream, peer, true) : caught;
       if (this.stopped) throw new NodeError("stopped", "this node stopped while connecting", { cause: err });
       if (err instanceof DistError && (err.code === "nok" || (err.code === "aborted" && controller.signal.aborted))) {
         // Simultaneous connect: the peer's own attempt (or the one we accepted) carries the connection.
@@ -427,10 +473,18 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
 
   private accept(socket: Socket): void {
     socket.setNoDelay(true);
+    if (this.carrier) this.carrier.accept(socket); // then handshakeIn once TLS is up, or acceptFailed
+    else this.handshakeIn(socket, `${socket.remoteAddress}:${socket.remotePort}`);
+  }
+
+  private handshakeIn(socket: Socket, from: string): void {
     acceptHandshake(socket, this.identity(), (peer) => this.decide(peer)).then(
       (handshake) => this.up(socket, handshake),
-      () => {
+      (err) => {
         // A failed handshake closes only its own socket (acceptHandshake destroyed it); the node goes on.
+        if (err instanceof DistError && err.code === "nok") return; // simultaneous connect: our own attempt goes on
+        const error = this.carrier ? this.carrier.explain(err, socket, `the node connecting from ${from}`, false) : err;
+        this.emit("acceptFailed", error as DistError, from);
       },
     );
   }

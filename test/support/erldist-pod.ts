@@ -2,7 +2,7 @@
 // agent reports, kept in order with their wall-clock times.
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { DiscoverOptions, DiscoverySnapshot } from "../../src/index.js";
+import type { DiscoverOptions, DiscoverySnapshot, TlsOptions } from "../../src/index.js";
 import type { AgentEvent, AgentRequest } from "./pod-agent.js";
 import { spawnTracked, stopChild } from "./children.js";
 import type { Pod } from "./pods.js";
@@ -38,8 +38,11 @@ export class ErldistPod {
     });
   }
 
-  /** Starts the agent in `pod` and the node `name` in it (with the built-in epmd on the pod's port 4369). */
-  static async start(pod: Pod, name: string, cookie: string): Promise<ErldistPod> {
+  /**
+   * Starts the agent in `pod` and the node `name` in it (with the built-in epmd on the pod's port 4369), with TLS
+   * distribution when `options.tls` is given (file names in it are read inside the pod: the same file system).
+   */
+  static async start(pod: Pod, name: string, cookie: string, options: { tls?: TlsOptions } = {}): Promise<ErldistPod> {
     const child = spawnTracked(
       pod.wrap[0],
       [...pod.wrap.slice(1), process.execPath, "--import", "./scripts/ts-register.mjs", "test/support/pod-agent.ts"],
@@ -55,7 +58,7 @@ export class ErldistPod {
         resolve();
       });
     });
-    await agent.request({ op: "start", name, cookie });
+    await agent.request({ op: "start", name, cookie, tls: options.tls });
     return agent;
   }
 

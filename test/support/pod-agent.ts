@@ -1,10 +1,10 @@
 // An erldist node in a pod of its own: a child process started inside a network namespace, driven by the test over
 // Node's IPC channel. It runs the built-in epmd, a Node, and discovery loops; it reports every discovery and node
 // event to the parent as it happens. Run as: node --import ./scripts/ts-register.mjs test/support/pod-agent.ts
-import { EpmdServer, Node, type Discovery, type DiscoverOptions } from "../../src/index.js";
+import { EpmdServer, Node, type Discovery, type DiscoverOptions, type TlsOptions } from "../../src/index.js";
 
 export type AgentRequest =
-  | { op: "start"; name: string; cookie: string }
+  | { op: "start"; name: string; cookie: string; tls?: TlsOptions }
   | { op: "discover"; options: DiscoverOptions }
   | { op: "nodes" }
   | { op: "snapshots" }
@@ -37,9 +37,10 @@ async function handle(request: AgentRequest): Promise<unknown> {
   switch (request.op) {
     case "start": {
       epmd = await EpmdServer.start({ port: 4369, host: "0.0.0.0" });
-      node = await Node.start({ name: request.name, cookie: request.cookie, epmd: { port: 4369 } });
+      node = await Node.start({ name: request.name, cookie: request.cookie, epmd: { port: 4369 }, tls: request.tls });
       node.on("nodeup", (name) => report({ loop: -1, event: "nodeup", name, at: Date.now() }));
       node.on("nodedown", (name, reason) => report({ loop: -1, event: "nodedown", name, detail: errorDetail(reason), at: Date.now() }));
+      node.on("acceptFailed", (error, from) => report({ loop: -1, event: "acceptFailed", name: from, detail: errorDetail(error), at: Date.now() }));
       return node.name;
     }
     case "discover": {

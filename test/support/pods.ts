@@ -76,9 +76,12 @@ export class PodNetwork {
     this.gateway = `${prefix}.1`;
   }
 
-  /** Makes the bridge on a free 10.x.y.0/24. */
-  static create(): PodNetwork {
-    const id = podPrefixFor(process.env[RUN_MARKER]);
+  /**
+   * Makes the bridge on a free 10.x.y.0/24. `tag` (a letter or two) tells apart networks of test files that run at
+   * the same time; names stay within the run's prefix, so the global teardown still finds leftovers.
+   */
+  static create(options: { tag?: string } = {}): PodNetwork {
+    const id = podPrefixFor(process.env[RUN_MARKER]) + (options.tag ?? "").replace(/[^a-z]/g, "").slice(0, 2);
     const routes = execFileSync("ip", ["-4", "route"]).toString();
     let prefix = "";
     for (let attempt = 0; attempt < 50 && prefix === ""; attempt++) {
@@ -169,7 +172,7 @@ export function removeLeftoverPods(marker: string): string[] {
   const removed: string[] = [];
   const netnsDir = "/var/run/netns";
   if (existsSync(netnsDir)) {
-    for (const ns of readdirSync(netnsDir).filter((n) => n.startsWith(`erldist-${id}-`))) {
+    for (const ns of readdirSync(netnsDir).filter((n) => n.startsWith(`erldist-${id}`))) {
       killAllIn(ns);
       tryIp("netns", "del", ns);
       rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
@@ -180,7 +183,7 @@ export function removeLeftoverPods(marker: string): string[] {
     const links = execFileSync("ip", ["-o", "link", "show"]).toString();
     for (const match of links.matchAll(/^\d+: ([^:@]+)[:@]/gm)) {
       const name = match[1];
-      if (name === `edbr${id}` || name.startsWith(`ve${id}p`)) {
+      if (name.startsWith(`edbr${id}`) || name.startsWith(`ve${id}`)) {
         tryIp("link", "del", name);
         removed.push(`link ${name}`);
       }
