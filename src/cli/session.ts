@@ -1,7 +1,7 @@
 // Starting the command's own node, and stopping it (and whatever else the command started) on the way out.
 import { EpmdError, EpmdServer, defaultEpmdPort, listNames } from "../epmd/index.js";
 import { Node } from "../index.js";
-import { cookie, nodeName } from "./identity.js";
+import { cookie, nodeName, tlsOptions } from "./identity.js";
 import { epmdPort } from "./discovery-flags.js";
 import type { Parsed } from "./usage.js";
 
@@ -24,6 +24,7 @@ export async function startNode(parsed: Parsed, io: Output, options: { register:
   const port = epmdPort(parsed) ?? defaultEpmdPort();
   const name = nodeName(parsed);
   const secret = cookie(parsed, io.err);
+  const tls = tlsOptions(parsed);
   let epmd: EpmdServer | undefined;
   if (options.register) {
     try {
@@ -42,6 +43,7 @@ export async function startNode(parsed: Parsed, io: Output, options: { register:
       epmd: { port },
       register: options.register,
       listenHost: options.listenHost,
+      tls,
     });
     return { node, epmd };
   } catch (err) {

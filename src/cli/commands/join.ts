@@ -55,6 +55,7 @@ export async function join(argv: string[], io: Output): Promise<number> {
     log(`node ${node.name} started (${node.hidden ? "hidden" : "visible"}, distribution port ${node.port})`);
     node.on("nodeup", (name) => log(`nodeup ${name}`));
     node.on("nodedown", (name, reason) => log(`nodedown ${name}: ${reason.message}`));
+    node.on("acceptFailed", (error, from) => log(`refused a connection from ${from}: ${error.message}`));
     const loops = loopsOptions.map((options) => {
       const loop = node.discover(options);
       const source = loop.source.description;
