@@ -1,7 +1,7 @@
 // Running the built `erldist` command as a user would: a child process with its own environment, tracked so it
 // never outlives the test.
 import { fileURLToPath } from "node:url";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
@@ -11,7 +11,14 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 export const CLI = join(root, "dist", "cli", "main.js");
 
 /** A HOME without ~/.erlang.cookie, so that only what a test passes is the cookie. */
-export const EMPTY_HOME = mkdtempSync(join(tmpdir(), "erldist-home-"));
+export const EMPTY_HOME = process.env.ERLDIST_EMPTY_HOME ?? ownEmptyHome();
+
+/** Outside the suite (whose global setup makes one for all files and removes it): one for this process. */
+function ownEmptyHome(): string {
+  const dir = mkdtempSync(join(tmpdir(), "erldist-home-"));
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 export interface CliResult {
   code: number | null;

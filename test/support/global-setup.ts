@@ -2,7 +2,9 @@
 // dnsmasq the suite started is still running and no emulated pod is left (remove it and fail the run if one is: a
 // test forgot to clean up).
 import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { compileFixtures, requireErlang } from "./fixtures.js";
 import { RUN_MARKER } from "./children.js";
@@ -29,7 +31,11 @@ export default function setup(): () => Promise<void> {
   execFileSync(process.execPath, ["scripts/ensure-ready.mjs"], { stdio: ["ignore", "ignore", "inherit"] });
   const marker = randomUUID();
   process.env[RUN_MARKER] = marker; // inherited by the test workers, and from them by every child they start
+  // A HOME without ~/.erlang.cookie for the command's tests (test/support/cli.ts), removed after the run.
+  const emptyHome = mkdtempSync(join(tmpdir(), "erldist-home-"));
+  process.env.ERLDIST_EMPTY_HOME = emptyHome;
   return async () => {
+    rmSync(emptyHome, { recursive: true, force: true });
     // Workers stop their children in afterAll; give exits a moment to be reaped.
     let leaked = markedProcesses(marker);
     for (let i = 0; i < 20 && leaked.length > 0; i++) {
