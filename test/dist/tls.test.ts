@@ -5,8 +5,10 @@
 // certificate rotation; and OTP's option file, read by erldist from the same file erl gets. The test CA is made
 // with openssl in a temporary directory, removed at the end.
 import { connect } from "node:net";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DistError, TlsError, parseOptFile } from "../../src/dist/index.js";
+import { ErlangTextError, parseErlangTerm } from "../../src/dist/erlang-text.js";
 import { Tuple, atom, tuple, type Atom, type Term } from "../../src/etf/index.js";
 import { Node, NodeError, type NodeOptions } from "../../src/node/index.js";
 import { BeamNode } from "../support/beam.js";
@@ -369,5 +371,36 @@ describe("options", () => {
     expect((await start({ caFile: ca.certFile, certFile: pki.path("missing.pem"), keyFile: good.keyFile })).message).toContain("missing.pem");
     expect((await start({ caFile: ca.certFile, certFile: good.certFile, keyFile: pki.path("other-ca.key") })).code).toBe("tls_config");
     expect((await start({ certFile: good.certFile, keyFile: good.keyFile })).message).toContain("verify_peer needs");
+  });
+});
+
+describe("the option file reader on bad input", () => {
+  it("fuzz: any text, and valid option files with characters changed, parse or fail with a typed error", () => {
+    const valid =
+      `[{server, [{certfile, "/etc/tls/tls.crt"}, {keyfile, <<"/k">>}, {verify, verify_peer}, {depth, 2}]},\n` +
+      ` {client, [{cacertfile, "/etc/tls/ca.crt"}, {versions, ['tlsv1.2']}, {server_name_indication, disable}]}].`;
+    const mutated = fc.array(fc.tuple(fc.nat(), fc.string({ minLength: 0, maxLength: 3 })), { minLength: 1, maxLength: 5 }).map((edits) => {
+      let text = valid;
+      for (const [at, insert] of edits) {
+        const i = at % text.length;
+        text = text.slice(0, i) + insert + text.slice(i + 1);
+      }
+      return text;
+    });
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: "binary", maxLength: 200 }), mutated), (text) => {
+        try {
+          parseErlangTerm(text);
+        } catch (err) {
+          expect(err).toBeInstanceOf(ErlangTextError);
+        }
+        try {
+          parseOptFile(text, "fuzz.conf");
+        } catch (err) {
+          expect(err).toBeInstanceOf(TlsError);
+        }
+      }),
+      { numRuns: 20_000, seed: 11 },
+    );
   });
 });
