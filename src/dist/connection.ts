@@ -34,6 +34,8 @@ interface ConnectionEvents {
 }
 
 const RESOLVED = Promise.resolve();
+/** Bytes held back by the cork before they are flushed anyway (see corkUntilIdle). */
+const FLUSH_BYTES = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /** Reads consecutive byte runs from a list of buffers starting at `offset`, as views (no copies). */
@@ -115,7 +117,7 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
     // Large binaries in the message are written by reference, not copied (encodeFrameSegments).
     const { parts, controlEnd } = encodeFrameSegments(prefix, terms, !this.sendHeaders);
     const length = parts.reduce((sum, part) => sum + part.length, 0);
-    this.corkUntilIdle();
+    this.corkUntilIdle(length);
     if (length - 4 > FRAGMENT_SIZE + 1024 && payload !== undefined && this.sendHeaders && (this.flags & DFLAG.FRAGMENTS) !== 0n) {
       this.sendFragmented(parts, 4 + prefix.length, controlEnd);
     } else {
@@ -163,11 +165,22 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
 
   /**
    * Holds writes back until the event loop is idle, then flushes them in one go: every message sent in the same
-   * turn of the loop leaves in one write system call instead of one each.
+   * turn of the loop leaves in one write system call instead of one each. A sender that keeps the loop busy (a
+   * loop of awaited sends never yields to it) is flushed every FLUSH_BYTES, so that the peer works on the first
+   * messages while the next are encoded.
    */
-  private corkUntilIdle(): void {
-    if (this.corked) return;
+  private corkUntilIdle(length: number): void {
+    if (this.corked) {
+      this.corkedBytes += length;
+      if (this.corkedBytes >= FLUSH_BYTES) {
+        this.corkedBytes = 0;
+        this.socket.uncork();
+        this.socket.cork();
+      }
+      return;
+    }
     this.corked = true;
+    this.corkedBytes = length;
     this.socket.cork();
     setImmediate(() => {
       this.corked = false;
@@ -176,6 +189,7 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
   }
 
   private corked = false;
+  private corkedBytes = 0;
 
   /** Closes the connection (the peer sees the node go down); `reason`, if given, is what `close` reports. */
   close(reason?: DistError): void {
