@@ -1,8 +1,7 @@
 // A private epmd per test file, on its own port, so files can run in parallel and never touch the system's epmd.
-import { connect } from "node:net";
 import type { ChildProcess } from "node:child_process";
 import { spawnTracked, stopChild } from "./children.js";
-import { freePort } from "./net.js";
+import { canConnect, freePort } from "./net.js";
 
 // epmd runs under a tiny shell that kills it when our end of its stdin closes: if the test process dies without
 // cleaning up, epmd goes with it.
@@ -11,17 +10,6 @@ const GUARD = 'epmd -port "$1" & pid=$!; trap \'kill $pid 2>/dev/null; wait $pid
 export interface Epmd {
   readonly port: number;
   stop(): Promise<void>;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }
 
 /** Starts epmd on a free loopback port and waits until it accepts connections. */
@@ -34,7 +22,7 @@ export async function startEpmd(): Promise<Epmd> {
     });
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline && child.exitCode === null) {
-      if (await canConnect(port)) return { port, stop: () => stopChild(child) };
+      if (await canConnect("127.0.0.1", port)) return { port, stop: () => stopChild(child) };
       await new Promise((r) => setTimeout(r, 50));
     }
     await stopChild(child);

@@ -6,9 +6,9 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import type { ChildProcess } from "node:child_process";
 import { RUN_MARKER, spawnTracked, stopChild } from "./children.js";
+import { canConnect } from "./net.js";
 
 /** Why pods cannot be made here (not root, no `ip`), or undefined when they can. */
 export function podsUnavailable(): string | undefined {
@@ -45,17 +45,6 @@ export interface Pod {
   readonly index: number;
   /** The command prefix that runs a program inside the pod. */
   readonly wrap: string[];
-}
-
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }
 
 const EPMD_GUARD = 'epmd -port 4369 & pid=$!; trap \'kill $pid 2>/dev/null; wait $pid 2>/dev/null\' EXIT TERM INT; read -r _ || true';

@@ -1,6 +1,6 @@
 // erldist eval (<node> | --all [discovery flags]) '<expression>.': evaluate Erlang on the remote node(s).
 import { DISCOVERY_HELP, DISCOVERY_OPTIONS, discoveryOptions, epmdPort } from "../discovery-flags.js";
-import { evaluate, pretty } from "../erlang-text.js";
+import { evaluate, pretty } from "../remote-erlang.js";
 import { IDENTITY_ENVIRONMENT, IDENTITY_HELP, IDENTITY_OPTIONS } from "../identity.js";
 import { startNode, stopSession, type Output, type Session } from "../session.js";
 import { UsageError, parse, parseDuration, stringValue } from "../usage.js";

@@ -1,6 +1,6 @@
 // erldist rpc <node> <module> <function> '<args>': rpc:call/4, with the arguments in Erlang syntax.
 import { IDENTITY_ENVIRONMENT, IDENTITY_HELP, IDENTITY_OPTIONS } from "../identity.js";
-import { describeCallError, parseTerm, pretty } from "../erlang-text.js";
+import { describeCallError, parseTerm, pretty } from "../remote-erlang.js";
 import { CallError } from "../../node/index.js";
 import { startNode, stopSession, type Output, type Session } from "../session.js";
 import { CommandError, UsageError, parse, parseDuration, stringValue } from "../usage.js";
