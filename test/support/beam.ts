@@ -8,7 +8,7 @@ import type { Readable, Writable } from "node:stream";
 import { atom, decode, encode, tuple, type Encodable, type Term } from "../../src/etf/index.js";
 import { spawnTracked, stopChild } from "./children.js";
 import type { Epmd } from "./epmd.js";
-import { FIXTURES_DIR } from "./fixtures.js";
+import { fixturesDir } from "./fixtures.js";
 
 /** Requests the control channel serves (see erldist_ctl.erl). */
 export const CtlOp = { Eval: 1, Roundtrip: 2, Generate: 3, Verify: 4, Call: 6 } as const;
@@ -75,7 +75,7 @@ export class BeamNode {
       "-setcookie", cookie,
       "-start_epmd", "false",
       ...(host === "127.0.0.1" ? ["-kernel", "inet_dist_use_interface", "{127,0,0,1}"] : []),
-      "-pa", FIXTURES_DIR,
+      "-pa", fixturesDir(),
       ...(options.args ?? []),
       "-s", "erldist_ctl", "start",
     ];

@@ -1,12 +1,12 @@
-// vitest global setup: check erl, compile the Erlang fixtures once, and after the run make sure no erl, epmd or
-// dnsmasq the suite started is still running and no emulated pod is left (remove it and fail the run if one is: a
-// test forgot to clean up).
+// vitest global setup: pick the OTP release to test against (ERLDIST_OTP, see scripts/otp.mjs), check erl, compile
+// the Erlang fixtures once for that release, and after the run make sure no erl, epmd or dnsmasq the suite started is
+// still running and no emulated pod is left (remove it and fail the run if one is: a test forgot to clean up).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { compileFixtures, requireErlang } from "./fixtures.js";
+import { OTP_RELEASE_ENV, compileFixtures, otpRelease, requireErlang } from "./fixtures.js";
 import { RUN_MARKER } from "./children.js";
 import { removeLeftoverPods } from "./pods.js";
 
@@ -24,8 +24,18 @@ function markedProcesses(marker: string): number[] {
   return found;
 }
 
+/** Puts the wrappers of the release ERLDIST_OTP names first on PATH (scripts/otp.mjs builds its root once). */
+function applyMatrix(): void {
+  if (!process.env.ERLDIST_OTP) return;
+  const bin = execFileSync(process.execPath, ["scripts/otp.mjs"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  if (bin) process.env.PATH = `${bin}:${process.env.PATH}`;
+}
+
 export default function setup(): () => Promise<void> {
+  applyMatrix(); // before anything runs erl: the workers inherit this PATH, and every erl they start is that release
   requireErlang();
+  delete process.env[OTP_RELEASE_ENV];
+  console.error(`[erldist] testing against OTP ${otpRelease()}${process.env.ERLDIST_OTP ? ` (ERLDIST_OTP=${process.env.ERLDIST_OTP})` : " (the erl on PATH)"}`);
   compileFixtures();
   // The command's tests run the built CLI (dist/): build it if src/ changed since (quick when it has not).
   execFileSync(process.execPath, ["scripts/ensure-ready.mjs"], { stdio: ["ignore", "ignore", "inherit"] });
