@@ -5,6 +5,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { RUN_MARKER } from "../support/children.js";
 import { runCli, startCli } from "../support/cli.js";
+import { testedOtpRelease } from "../support/release.js";
 
 /** erl processes of this test run that the demo started (found by the run marker every child inherits). */
 function demoBeams(): number[] {
@@ -32,13 +33,14 @@ describe("erldist demo (npm start)", () => {
       await demo.stop("SIGINT");
       throw err;
     }
+    const release = testedOtpRelease(); // the demo starts the erl on PATH, so its nodes report this release
     expect(out).toMatch(/Starting 3 BEAM nodes on 127\.0\.0\.1 with erldist's built-in epmd \(port \d+\)/);
     for (const n of [1, 2, 3]) {
-      expect(out).toMatch(new RegExp(`demo${n}@127\\.0\\.0\\.1  OTP 25, \\d+ processes; its nodes\\(\\): .*; nodes\\(hidden\\): erldist-demo@127\\.0\\.0\\.1`));
+      expect(out).toMatch(new RegExp(`demo${n}@127\\.0\\.0\\.1  OTP ${release}, \\d+ processes; its nodes\\(\\): .*; nodes\\(hidden\\): erldist-demo@127\\.0\\.0\\.1`));
     }
     // The BEAM nodes see each other (a visible cluster) and erldist only as hidden.
     for (const [n, others] of [[1, "demo2@127.0.0.1, demo3@127.0.0.1"], [2, "demo1@127.0.0.1, demo3@127.0.0.1"], [3, "demo1@127.0.0.1, demo2@127.0.0.1"]]) {
-      expect(out).toContain(`demo${n}@127.0.0.1  OTP 25`);
+      expect(out).toContain(`demo${n}@127.0.0.1  OTP ${release}`);
       expect(out).toMatch(new RegExp(`demo${n}@127\\.0\\.0\\.1 .*its nodes\\(\\): ${String(others).replace(/\./g, "\\.")};`));
     }
     const url = /status page: (http:\S+)/.exec(out)![1];

@@ -8,6 +8,7 @@ import { Node, StatusError, StatusServer, type Discovery, type StatusDocument } 
 import { BeamNode } from "../support/beam.js";
 import { startEpmd, type Epmd } from "../support/epmd.js";
 import { rejectionOf } from "../support/rejection.js";
+import { otpReleaseOf } from "../support/release.js";
 import { parsePrometheus, valueOf } from "./prometheus.js";
 
 const HOSTILE = "<script>x</script>@127.0.0.1";
@@ -17,12 +18,14 @@ const beams: BeamNode[] = [];
 let node: Node | undefined;
 let discovery: Discovery;
 let server: StatusServer | undefined;
+let release: string; // the BEAM nodes' OTP release, as they report it
 /** Everything else a test starts, stopped in afterAll (in reverse) even when the test fails. */
 const extras: Array<{ stop(): Promise<void> } | { close(): Promise<void> }> = [];
 
 beforeAll(async () => {
   epmd = await startEpmd();
   for (const alive of ["st1", "st2"]) beams.push(await BeamNode.start({ epmd, alive }));
+  release = String(await otpReleaseOf(beams[0]));
   node = await Node.start({ name: "status@127.0.0.1", cookie: beams[0].cookie, epmd: { port: epmd.port }, listenHost: "127.0.0.1" });
   discovery = node.discover({ static: [beams[0].name, beams[1].name, HOSTILE], interval: 200 });
   server = await StatusServer.start({ node, discoveries: [discovery], port: 0, host: "127.0.0.1" });
@@ -62,7 +65,7 @@ async function documentWhere(test: (doc: StatusDocument) => boolean, timeout = 1
 describe("GET /status", () => {
   it("describes this node, the connected nodes with their OTP release, and the discovery loop's names", async () => {
     expect(server!.url).toBe(`http://127.0.0.1:${server!.port}/`);
-    await expect.poll(async () => (await statusJson()).peers.map((p) => p.otpRelease), { timeout: 10_000 }).toEqual(["25", "25"]);
+    await expect.poll(async () => (await statusJson()).peers.map((p) => p.otpRelease), { timeout: 10_000 }).toEqual([release, release]);
     // One document in which the hostile name is backing off (between attempts; briefly connecting during one).
     const doc = await documentWhere((d) => d.discoveries[0].nodes.find((n) => n.name === HOSTILE)?.state === "backing_off");
     expect(doc.node).toMatchObject({ name: "status@127.0.0.1", hidden: true, creation: node!.creation, port: node!.port, startedAt: node!.startedAt, running: true });
@@ -105,7 +108,7 @@ describe("GET /status", () => {
 
 describe("GET /metrics", () => {
   it("is Prometheus text with the node's and the loop's figures", async () => {
-    await expect.poll(async () => (await statusJson()).peers.every((p) => p.otpRelease === "25"), { timeout: 10_000 }).toBe(true);
+    await expect.poll(async () => (await statusJson()).peers.every((p) => p.otpRelease === release), { timeout: 10_000 }).toBe(true);
     const response = await get("/metrics");
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4; charset=utf-8$/);
@@ -248,7 +251,7 @@ describe("the live WebSocket", () => {
     // Pushed by the event (throttled to 200 ms), not by the 2 s timer.
     expect(first.at - joinedAt).toBeLessThan(1500);
     expect(first.doc.discoveries.map((d) => d.id)).toEqual([0, 1]);
-    await expect.poll(() => documents.at(-1)!.doc.peers.find((p) => p.name === late.name)?.otpRelease, { timeout: 10_000 }).toBe("25");
+    await expect.poll(() => documents.at(-1)!.doc.peers.find((p) => p.name === late.name)?.otpRelease, { timeout: 10_000 }).toBe(release);
 
     // Closing the server closes the socket with 1001 (going away).
     const closed = new Promise<number>((resolve) => client.once("close", (code) => resolve(code)));
