@@ -11,10 +11,12 @@
 // run by `ip netns exec` resolves through that namespace's resolv.conf as the host's erl would.
 //
 // As a command: `node scripts/otp.mjs [release]` prepares the release and prints the wrapper directory to put first on
-// PATH (nothing for the host's own release); `--release` prints the release the erl on PATH reports.
+// PATH (nothing for the host's own release); `--all` prepares every release and prints {release: directory} as JSON;
+// `--release` prints the release the erl on PATH reports.
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { hasCommand, installPackages } from "./packages.mjs";
 
 /** Debian suites by the OTP major release they ship. */
 export const SUITES = {
@@ -126,30 +128,6 @@ function buildRoot(release, entry, root) {
   log(`OTP ${release} root ready in ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
-export function hasCommand(name) {
-  try {
-    execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Installs Debian packages with apt-get when this is a root shell on a machine with apt; elsewhere throws with the
- * exact command to run.
- */
-export function installPackages(packages, why) {
-  const command = `apt-get install -y ${packages.join(" ")}`;
-  if (process.getuid?.() !== 0 || !hasCommand("apt-get")) {
-    throw new Error(`${why} needs ${packages.join(", ")}: install ${packages.length > 1 ? "them" : "it"} with \`sudo ${command}\` (Debian/Ubuntu) or your system's package manager`);
-  }
-  log(`installing ${packages.join(", ")} with apt-get (${why})`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  execFileSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env });
-  execFileSync("apt-get", ["install", "-y", "-qq", ...packages], { stdio: ["ignore", "ignore", "inherit"], env });
-}
-
 /**
  * The PATH to run the tests with for ERLDIST_OTP (the current PATH when it is unset or names the host's release),
  * and the release that PATH's erl reports.
@@ -164,9 +142,22 @@ export function matrixPath(requested = process.env.ERLDIST_OTP) {
   return { path, release };
 }
 
+/**
+ * Prepares every release of the matrix (as root; nothing otherwise) and returns, by release, the directory to put
+ * first on PATH for it ("" for the host's own erl). For tests that run several releases at once.
+ */
+export function prepareAll() {
+  const hostRelease = otpReleaseOnPath();
+  const bins = {};
+  if (process.getuid?.() !== 0) return hostRelease ? { [hostRelease]: "" } : {};
+  for (const release of Object.keys(SUITES)) bins[release] = release === hostRelease ? "" : prepareRelease(release);
+  return bins;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     if (process.argv[2] === "--release") console.log(otpReleaseOnPath() ?? "");
+    else if (process.argv[2] === "--all") console.log(JSON.stringify(prepareAll()));
     else {
       const requested = process.argv[2] ?? process.env.ERLDIST_OTP;
       const { path } = matrixPath(requested);

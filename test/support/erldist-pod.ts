@@ -79,6 +79,19 @@ export class ErldistPod {
     return ((await this.request({ op: "nodes" })) as string[]).sort();
   }
 
+  /**
+   * rpc:call(node, module, fn, [atom...]) from the pod's erldist node; an atom, charlist or binary result comes back
+   * as a string (anything else as JSON).
+   */
+  async rpc(node: string, module: string, fn: string, atoms: string[] = []): Promise<string> {
+    return (await this.request({ op: "rpc", node, module, fn, atoms })) as string;
+  }
+
+  /** node.connect(node) from the pod's erldist node. */
+  async connect(node: string): Promise<boolean> {
+    return (await this.request({ op: "connect", node })) as boolean;
+  }
+
   async snapshots(): Promise<DiscoverySnapshot[]> {
     return (await this.request({ op: "snapshots" })) as DiscoverySnapshot[];
   }

@@ -1,13 +1,15 @@
 // An erldist node in a pod of its own: a child process started inside a network namespace, driven by the test over
 // Node's IPC channel. It runs the built-in epmd, a Node, and discovery loops; it reports every discovery and node
 // event to the parent as it happens. Run as: node --import ./scripts/ts-register.mjs test/support/pod-agent.ts
-import { EpmdServer, Node, type Discovery, type DiscoverOptions, type TlsOptions } from "../../src/index.js";
+import { Atom, EpmdServer, Node, atom, charlistToString, type Discovery, type DiscoverOptions, type TlsOptions } from "../../src/index.js";
 
 export type AgentRequest =
   | { op: "start"; name: string; cookie: string; tls?: TlsOptions }
   | { op: "discover"; options: DiscoverOptions }
   | { op: "nodes" }
   | { op: "snapshots" }
+  | { op: "rpc"; node: string; module: string; fn: string; atoms: string[] }
+  | { op: "connect"; node: string }
   | { op: "stop" };
 
 export interface AgentEvent {
@@ -59,6 +61,17 @@ async function handle(request: AgentRequest): Promise<unknown> {
       return node?.nodes() ?? [];
     case "snapshots":
       return loops.map((loop) => loop.snapshot());
+    case "rpc": {
+      if (!node) throw new Error("start first");
+      const result = await node.rpc(request.node, request.module, request.fn, request.atoms.map(atom), { timeout: 10_000 });
+      // Over IPC as text: an atom by its name, a charlist or binary as its characters, anything else as JSON.
+      if (result instanceof Atom) return result.name;
+      if (Buffer.isBuffer(result)) return result.toString("utf8");
+      return Array.isArray(result) && result.every((c) => typeof c === "number") ? charlistToString(result) : JSON.stringify(result);
+    }
+    case "connect":
+      if (!node) throw new Error("start first");
+      return node.connect(request.node, { timeout: 10_000 });
     case "stop":
       await node?.stop();
       await epmd?.close();
