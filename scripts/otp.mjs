@@ -88,6 +88,12 @@ export function prepareRelease(release) {
   if (!entry) {
     throw new Error(`ERLDIST_OTP=${release}: the matrix covers OTP ${Object.keys(SUITES).join(", ")} (Debian's releases); pick one of those`);
   }
+  if (process.getuid?.() !== 0) {
+    throw new Error(
+      `ERLDIST_OTP=${release} runs OTP ${release} from a Debian ${entry.suite} root with chroot and mount, which need ` +
+        `root: run the tests as root (CI does), or leave ERLDIST_OTP unset to test the erl on PATH`,
+    );
+  }
   const root = join(ROOTS, entry.suite);
   if (!existsSync(join(root, READY))) buildRoot(release, entry, root);
   const bin = join(ROOTS, `${entry.suite}.bin`);
@@ -104,13 +110,6 @@ export function prepareRelease(release) {
 }
 
 function buildRoot(release, entry, root) {
-  if (process.getuid?.() !== 0) {
-    throw new Error(
-      `ERLDIST_OTP=${release} runs OTP ${release} from a Debian ${entry.suite} root, which needs root (debootstrap, ` +
-        `chroot, mount): run the tests as root, or build the root once as root with ` +
-        `\`sudo node scripts/otp.mjs ${release}\``,
-    );
-  }
   if (!hasCommand("debootstrap")) installPackages(["debootstrap"], `building the OTP ${release} root`);
   const partial = `${root}.partial`;
   mkdirSync(ROOTS, { recursive: true });
