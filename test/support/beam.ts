@@ -8,7 +8,7 @@ import type { Readable, Writable } from "node:stream";
 import { atom, decode, encode, tuple, type Encodable, type Term } from "../../src/etf/index.js";
 import { spawnTracked, stopChild } from "./children.js";
 import type { Epmd } from "./epmd.js";
-import { fixturesDir } from "./fixtures.js";
+import { compileElixirFixtures, compileFixtures, elixirLibDir, envForRelease, fixturesDir } from "./fixtures.js";
 
 /** Requests the control channel serves (see erldist_ctl.erl). */
 export const CtlOp = { Eval: 1, Roundtrip: 2, Generate: 3, Verify: 4, Call: 6 } as const;
@@ -28,6 +28,13 @@ export interface BeamOptions {
   args?: string[];
   /** Milliseconds to wait for the node to come up (default 30 s). */
   startTimeout?: number;
+  /**
+   * The OTP release to run (one of the matrix's, see matrixBins; its fixtures are compiled first); default: the erl
+   * on PATH.
+   */
+  otp?: string;
+  /** Load the release's own Elixir (elixir and logger on the code path) and start the elixir application. */
+  elixir?: boolean;
 }
 
 /** An error the Erlang side raised while serving a control request. */
@@ -69,20 +76,22 @@ export class BeamNode {
     const name = `${alive}@${host}`;
     const cookie = options.cookie ?? "erldist-test-cookie";
     const wrap = options.wrap ?? [];
+    if (options.otp) compileFixtures(options.otp); // quick when they are compiled already
     const erlArgs = [
       "-noinput",
       "-name", name,
       "-setcookie", cookie,
       "-start_epmd", "false",
       ...(host === "127.0.0.1" ? ["-kernel", "inet_dist_use_interface", "{127,0,0,1}"] : []),
-      "-pa", fixturesDir(),
+      "-pa", fixturesDir(options.otp),
+      ...(options.elixir ? elixirArgs(options.otp) : []),
       ...(options.args ?? []),
       "-s", "erldist_ctl", "start",
     ];
     const child = spawnTracked(
       wrap.length > 0 ? wrap[0] : "erl",
       wrap.length > 0 ? [...wrap.slice(1), "erl", ...erlArgs] : erlArgs,
-      { stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"], env: { ERL_EPMD_PORT: String(options.epmd.port) } },
+      { stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"], env: { ERL_EPMD_PORT: String(options.epmd.port), ...(options.otp ? envForRelease(options.otp) : {}) } },
     );
     const node = new BeamNode(name, cookie, child);
     const ready = new Promise<Buffer>((resolve, reject) => node.pending.push({ resolve, reject }));
@@ -171,6 +180,14 @@ export class BeamNode {
       else waiter.reject(new BeamError(`on ${this.name}: ${packet.subarray(1).toString("utf8")}`));
     }
   }
+}
+
+/** erl arguments that give a node Elixir as the `elixir` command would: its ebin directories, the app started. */
+function elixirArgs(release?: string): string[] {
+  if (release) compileElixirFixtures(release); // the setup compiled them for the main release only
+  const lib = elixirLibDir(release);
+  // Started before erldist_ctl, so the node says it is ready only once Elixir runs (a failure halts the boot).
+  return ["-pa", `${lib}/ebin`, `${lib}/../logger/ebin`, "-eval", "{ok, _} = application:ensure_all_started(elixir)"];
 }
 
 /** Frames buffers as the fixtures expect: each as <<Size:32, Bytes>>. */

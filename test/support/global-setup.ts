@@ -6,7 +6,16 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { OTP_RELEASE_ENV, compileFixtures, otpRelease, requireErlang } from "./fixtures.js";
+import {
+  ELIXIR_MISSING_ENV,
+  OTP_BINS_ENV,
+  ElixirMissingError,
+  OTP_RELEASE_ENV,
+  compileElixirFixtures,
+  compileFixtures,
+  otpRelease,
+  requireErlang,
+} from "./fixtures.js";
 import { RUN_MARKER } from "./children.js";
 import { removeLeftoverPods } from "./pods.js";
 
@@ -24,8 +33,13 @@ function markedProcesses(marker: string): number[] {
   return found;
 }
 
-/** Puts the wrappers of the release ERLDIST_OTP names first on PATH (scripts/otp.mjs builds its root once). */
+/**
+ * Builds every release's root once (as root; see scripts/otp.mjs), tells the tests that mix releases where each one's
+ * wrappers are (OTP_BINS_ENV), and puts the wrappers of the release ERLDIST_OTP names first on PATH.
+ */
 function applyMatrix(): void {
+  const bins = execFileSync(process.execPath, ["scripts/otp.mjs", "--all"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  process.env[OTP_BINS_ENV] = bins;
   if (!process.env.ERLDIST_OTP) return;
   const bin = execFileSync(process.execPath, ["scripts/otp.mjs"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
   if (bin) process.env.PATH = `${bin}:${process.env.PATH}`;
@@ -37,6 +51,15 @@ export default function setup(): () => Promise<void> {
   delete process.env[OTP_RELEASE_ENV];
   console.error(`[erldist] testing against OTP ${otpRelease()}${process.env.ERLDIST_OTP ? ` (ERLDIST_OTP=${process.env.ERLDIST_OTP})` : " (the erl on PATH)"}`);
   compileFixtures();
+  delete process.env[ELIXIR_MISSING_ENV];
+  try {
+    compileElixirFixtures();
+  } catch (err) {
+    // Only the Elixir tests need elixir: they fail with this message (see BeamNode.start's `elixir`), the rest run.
+    if (!(err instanceof ElixirMissingError)) throw err;
+    process.env[ELIXIR_MISSING_ENV] = err.message;
+    console.error(`[erldist] ${err.message}`);
+  }
   // The command's tests run the built CLI (dist/): build it if src/ changed since (quick when it has not).
   execFileSync(process.execPath, ["scripts/ensure-ready.mjs"], { stdio: ["ignore", "ignore", "inherit"] });
   const marker = randomUUID();
