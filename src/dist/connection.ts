@@ -4,9 +4,9 @@
 // takes headers, else pass-through.
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
-import { DecodeError, decodeTerm, encodeFrameSegments, type Atom, type Encodable, type Term } from "../etf/index.js";
+import { DecodeError, decodeTerm, encodeFrameSegments, type Atom, type Encodable, type EncodeOptions, type Term } from "../etf/index.js";
 import { DistError } from "./errors.js";
-import { DFLAG } from "./flags.js";
+import { DFLAG, encodeOptionsFor } from "./flags.js";
 import type { Handshake } from "./handshake.js";
 import { DIST_FRAG_CONT, DIST_FRAG_HEADER, DIST_HEADER, Reassembler, newAtomCache, readAtomCacheRefs } from "./header.js";
 
@@ -77,6 +77,8 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
   private readonly atomCache = newAtomCache();
   private readonly reassembler: Reassembler;
   private readonly sendHeaders: boolean;
+  /** What the peer decodes (port tags, native records): every outgoing term is encoded with these. */
+  private readonly encodeOptions: EncodeOptions;
   private nextSequence = 1n;
   /** Counters for status pages and tests. */
   readonly stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, fragmentsIn: 0, fragmentsOut: 0, ticksOut: 0, atomCacheRefsIn: 0 };
@@ -90,6 +92,7 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
     this.maxPacketSize = options.maxPacketSize ?? 1 << 30;
     this.reassembler = new Reassembler(this.maxPacketSize);
     this.sendHeaders = (handshake.flags & DFLAG.DIST_HDR_ATOM_CACHE) !== 0n;
+    this.encodeOptions = encodeOptionsFor(handshake.flags, handshake.peerName);
     socket.setNoDelay(true);
     const tickMs = ((options.tickTime ?? 60) * 1000) / 4;
     this.ticker = setInterval(() => this.tick(), tickMs);
@@ -115,7 +118,7 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
     const prefix = this.sendHeaders ? EMPTY_HEADER : PASS_THROUGH_PREFIX;
     const terms = payload === undefined ? [control] : [control, payload];
     // Large binaries in the message are written by reference, not copied (encodeFrameSegments).
-    const { parts, controlEnd } = encodeFrameSegments(prefix, terms, !this.sendHeaders);
+    const { parts, controlEnd } = encodeFrameSegments(prefix, terms, !this.sendHeaders, this.encodeOptions);
     const length = parts.reduce((sum, part) => sum + part.length, 0);
     this.corkUntilIdle(length);
     if (length - 4 > FRAGMENT_SIZE + 1024 && payload !== undefined && this.sendHeaders && (this.flags & DFLAG.FRAGMENTS) !== 0n) {

@@ -5,6 +5,7 @@
 import { isUtf8 } from "node:buffer";
 import { inflateSync } from "node:zlib";
 import { DecodeError, type DecodeErrorReason } from "./errors.js";
+import { NativeRecord, repeatedFieldIndex } from "./native-record.js";
 import * as T from "./tags.js";
 import { viewOfArrayBuffer } from "./view.js";
 import {
@@ -25,7 +26,7 @@ import {
 
 /** Options of {@link decode} and {@link decodeTerm}. */
 export interface DecodeOptions {
-  /** Deepest nesting of tuples, lists, maps and funs accepted (default 1000). */
+  /** Deepest nesting of tuples, lists, maps, funs and native records accepted (default 1000). */
   maxDepth?: number;
   /** Largest uncompressed size a compressed term may claim, in bytes (default 256 MiB). */
   maxInflatedSize?: number;
@@ -604,6 +605,8 @@ function readOther(tag: number, depth: number, start: number): Term {
     }
     case T.NEW_FUN:
       return readFun(depth, start);
+    case T.RECORD:
+      return readNativeRecord(depth, start);
     case T.EXPORT: {
       const module = readAtom();
       const name = readAtom();
@@ -641,6 +644,26 @@ function readList(depth: number, start: number): Term[] | ImproperList {
   if (Array.isArray(tail)) return elements.concat(tail);
   if (tail instanceof ImproperList) return new ImproperList(elements.concat(tail.elements), tail.tail);
   return new ImproperList(elements, tail);
+}
+
+/** RECORD_EXT: Arity u32, Flags u8 (bit 0: exported; BEAM refuses the others), module, name, field names, values. */
+function readNativeRecord(depth: number, start: number): NativeRecord {
+  need(5);
+  const arity = u32();
+  const flags = buf[pos++];
+  if (flags > 1) fail("bad_value", pos - 1, `a native record's flags byte must be 0 or 1 (bit 0: exported), not ${flags}`);
+  // Each field takes at least 3 bytes: a name atom (2, as a cache reference or an empty atom) and a value (1).
+  if (arity > (end - pos) / 3) fail("truncated", pos, `native record claims ${arity} fields but only ${end - pos} bytes remain`);
+  if (depth >= maxDepth) tooDeep(start);
+  const module = readAtom();
+  const name = readAtom();
+  const fieldNames = new Array<Atom>(arity);
+  for (let i = 0; i < arity; i++) fieldNames[i] = readAtom();
+  const repeated = repeatedFieldIndex(fieldNames);
+  if (repeated !== -1) fail("bad_value", start, `native record field '${fieldNames[repeated].name}' appears twice`);
+  const values = new Array<Term>(arity);
+  for (let i = 0; i < arity; i++) values[i] = readTerm(depth + 1);
+  return new NativeRecord(module, name, fieldNames, values, flags === 1);
 }
 
 function readFun(depth: number, start: number): Fun {

@@ -4,6 +4,7 @@
 
 import { deflateSync } from "node:zlib";
 import { EncodeError } from "./errors.js";
+import { NativeRecord, repeatedFieldIndex } from "./native-record.js";
 import * as T from "./tags.js";
 import { viewOf } from "./view.js";
 import {
@@ -30,6 +31,31 @@ export interface EncodeOptions {
    * As in BEAM, the uncompressed form is returned when compressing does not make the term smaller.
    */
   compressed?: boolean | number;
+  /**
+   * How ports are written. "v4" (the default): always V4_PORT_EXT (tag 120), as `term_to_binary` does since OTP 26
+   * and as the distribution writes them to a peer with DFLAG_V4_NC; every node since OTP 24 decodes it.
+   * "new_port": NEW_PORT_EXT (tag 89) when the id fits 32 bits and V4_PORT_EXT only beyond, as OTP 25's
+   * `term_to_binary` (and OTP 25 to a peer without V4_NC).
+   */
+  ports?: "v4" | "new_port";
+  /**
+   * Whether native records (RECORD_EXT, OTP 29) may be written (default true). false for a receiver that cannot
+   * decode them: encoding a {@link NativeRecord} then throws EncodeError instead of bytes the receiver would refuse.
+   */
+  nativeRecords?: boolean;
+  /** Who the encoding is for (e.g. a peer node's name and why it cannot take a term), as EncodeErrors name it. */
+  receiver?: string;
+}
+
+// The options of the encoding under way (set by applyOptions at the start of each call).
+let portsAlwaysV4 = true;
+let nativeRecordsAllowed = true;
+let receiver: string | undefined;
+
+function applyOptions(options: EncodeOptions | undefined): void {
+  portsAlwaysV4 = options?.ports !== "new_port";
+  nativeRecordsAllowed = options?.nativeRecords ?? true;
+  receiver = options?.receiver;
 }
 
 /** Deepest nesting the encoder follows (a cyclic structure would otherwise overflow the stack). */
@@ -152,6 +178,7 @@ function u32At(at: number, value: number): void {
  * value that has no Erlang form (undefined, null, NaN, a symbol, a function, a class instance it does not know).
  */
 export function encode(term: Encodable, options?: EncodeOptions): Buffer {
+  applyOptions(options);
   begin();
   try {
     ensure(1);
@@ -167,7 +194,8 @@ export function encode(term: Encodable, options?: EncodeOptions): Buffer {
 /**
  * Encodes `term` without the version byte, as the distribution protocol sends terms after a distribution header.
  */
-export function encodeBody(term: Encodable): Buffer {
+export function encodeBody(term: Encodable, options?: EncodeOptions): Buffer {
+  applyOptions(options);
   begin();
   try {
     writeTerm(term, 0);
@@ -182,22 +210,23 @@ export function encodeBody(term: Encodable): Buffer {
  * pass-through byte), then each term (with the version byte when `versioned`). One allocation and one socket
  * write per message, instead of one per part.
  */
-export function encodeFrame(prefix: Uint8Array, terms: readonly Encodable[], versioned: boolean): Buffer {
+export function encodeFrame(prefix: Uint8Array, terms: readonly Encodable[], versioned: boolean, options?: EncodeOptions): Buffer {
+  applyOptions(options);
   begin();
-  const first = terms[0];
+  let i = 0; // which term failed, for the error's path
   try {
     ensure(4);
     pos += 4;
     writeRaw(prefix);
-    for (const term of terms) {
+    for (; i < terms.length; i++) {
       if (versioned) {
         ensure(1);
         out[pos++] = T.VERSION;
       }
-      writeTerm(term, 0);
+      writeTerm(terms[i], 0);
     }
   } catch (err) {
-    throw encodeFailure(first, err);
+    throw encodeFailure(terms[i], err);
   }
   u32At(base, pos - base - 4);
   return finish();
@@ -206,18 +235,26 @@ export function encodeFrame(prefix: Uint8Array, terms: readonly Encodable[], ver
 /**
  * As encodeFrame, but large binaries (64 KiB and up) are not copied: the frame comes back as a list of buffers to
  * write in order, which refer to those binaries. `controlEnd` is where the first term ends, counted from the
- * frame's first byte. The caller must not change the binaries until the buffers are written.
+ * frame's first byte. The caller must not change the binaries until the buffers are written. `options` (ports,
+ * nativeRecords, receiver) say what the receiving peer decodes.
  */
-export function encodeFrameSegments(prefix: Uint8Array, terms: readonly Encodable[], versioned: boolean): { parts: Buffer[]; controlEnd: number } {
+export function encodeFrameSegments(
+  prefix: Uint8Array,
+  terms: readonly Encodable[],
+  versioned: boolean,
+  options?: EncodeOptions,
+): { parts: Buffer[]; controlEnd: number } {
+  applyOptions(options);
   begin();
   const parts: Buffer[] = [];
   segments = parts;
   let controlEnd = 0;
+  let i = 0; // which term failed, for the error's path
   try {
     ensure(4);
     pos += 4;
     writeRaw(prefix);
-    for (let i = 0; i < terms.length; i++) {
+    for (; i < terms.length; i++) {
       if (versioned) {
         ensure(1);
         out[pos++] = T.VERSION;
@@ -227,7 +264,7 @@ export function encodeFrameSegments(prefix: Uint8Array, terms: readonly Encodabl
     }
   } catch (err) {
     segments = undefined;
-    throw encodeFailure(terms[0], err);
+    throw encodeFailure(terms[i], err);
   }
   segments = undefined;
   parts.push(finish());
@@ -308,6 +345,7 @@ function writeObject(term: object, depth: number): void {
   if (term instanceof BitBinary) return writeBitBinary(term);
   if (term instanceof Fun) return writeFun(term, depth);
   if (term instanceof ExportFun) return writeExport(term);
+  if (term instanceof NativeRecord) return writeNativeRecord(term, depth);
   if (term instanceof LocalTerm) return writeRaw(term.bytes);
   throw new EncodeError("", `a ${term.constructor?.name ?? "object"} instance has no Erlang form`);
 }
@@ -638,7 +676,7 @@ function writeReference(ref: Reference): void {
 function writePort(port: Port): void {
   checkU32(port.creation, "a port's creation");
   const id = port.id;
-  if (typeof id === "number" && Number.isInteger(id) && id >= 0 && id <= 0xffffffff) {
+  if (!portsAlwaysV4 && typeof id === "number" && Number.isInteger(id) && id >= 0 && id <= 0xffffffff) {
     writeAtomAfterTag(T.NEW_PORT, port.node);
     ensure(8);
     u32At(pos, id);
@@ -646,12 +684,22 @@ function writePort(port: Port): void {
     pos += 8;
     return;
   }
-  const big = BigInt(id);
-  if (big < 0n || big > 0xffffffffffffffffn) throw new EncodeError("", `a port id must fit 64 bits, not ${id}`);
+  let high: number;
+  let low: number;
+  if (typeof id === "number" && Number.isSafeInteger(id) && id >= 0) {
+    high = Math.floor(id / 0x100000000);
+    low = id >>> 0;
+  } else {
+    if (typeof id === "number" && !Number.isInteger(id)) throw new EncodeError("", `a port id must be an integer, not ${id}`);
+    const big = BigInt(id);
+    if (big < 0n || big > 0xffffffffffffffffn) throw new EncodeError("", `a port id must fit 64 bits, not ${id}`);
+    high = Number(big >> 32n);
+    low = Number(big & 0xffffffffn);
+  }
   writeAtomAfterTag(T.V4_PORT, port.node);
   ensure(12);
-  u32At(pos, Number(big >> 32n));
-  u32At(pos + 4, Number(big & 0xffffffffn));
+  u32At(pos, high);
+  u32At(pos + 4, low);
   u32At(pos + 8, port.creation);
   pos += 12;
 }
@@ -696,6 +744,43 @@ function writeExport(fun: ExportFun): void {
   out[pos++] = fun.arity;
 }
 
+function writeNativeRecord(record: NativeRecord<Encodable>, depth: number): void {
+  const { module, name, fieldNames, values } = record;
+  if (!(module instanceof Atom) || !(name instanceof Atom)) throw new EncodeError("", "a native record's module and name must be Atoms");
+  if (!nativeRecordsAllowed) refuseNativeRecord(module, name);
+  const arity = fieldNames.length;
+  if (values.length !== arity) {
+    throw new EncodeError("", `a native record needs one value per field: ${arity} field names, ${values.length} values`);
+  }
+  for (let i = 0; i < arity; i++) {
+    if (!(fieldNames[i] instanceof Atom)) throw new EncodeError("", "a native record's field names must be Atoms");
+  }
+  const repeated = repeatedFieldIndex(fieldNames);
+  if (repeated !== -1) {
+    throw new EncodeError("", `native record field '${fieldNames[repeated].name}' appears twice (BEAM refuses such a record)`);
+  }
+  ensure(6);
+  out[pos++] = T.RECORD;
+  u32At(pos, arity);
+  out[pos + 4] = record.exported ? 1 : 0;
+  pos += 5;
+  writeAtom(module);
+  writeAtom(name);
+  for (let i = 0; i < arity; i++) writeAtom(fieldNames[i]);
+  for (let i = 0; i < arity; i++) writeTerm(values[i], depth + 1);
+}
+
+function refuseNativeRecord(module: Atom, name: Atom): never {
+  const what = `the native record #${module.name}:${name.name}{}`;
+  throw new EncodeError(
+    "",
+    receiver === undefined
+      ? `${what} cannot be written: native records are turned off (nativeRecords: false); encode record.toMap() or a tuple instead`
+      : `${what} cannot go to ${receiver}: native records (RECORD_EXT) are new in OTP 29 and older nodes cannot decode them; ` +
+          "send record.toMap() or a tuple instead, or run OTP 29 or later on that node",
+  );
+}
+
 /** Finds where in `root` the first value without an Erlang form is, to say so in the error (slow path only). */
 function withPath(root: Encodable, err: EncodeError): EncodeError {
   if (err.detail.includes("nested deeper")) return err;
@@ -729,6 +814,7 @@ function findBadPath(value: unknown, path: string): string | undefined {
       i++;
     }
   } else if (value instanceof Fun) children = value.freeVars.map((v, i) => [`.freeVars[${i}]`, v]);
+  else if (value instanceof NativeRecord) children = value.values.map((v, i) => [`#${value.fieldNames[i]?.name}`, v]);
   else if (value !== null && typeof value === "object" && (value.constructor === Object || value.constructor === undefined)) {
     children = Object.entries(value).map(([k, v]) => [`.${k}`, v]);
   }

@@ -14,6 +14,7 @@ import {
   Tuple,
   type Encodable,
 } from "./types.js";
+import { NativeRecord } from "./native-record.js";
 
 type Kind = "int" | "float" | "atom" | "binary" | "bits" | "list" | "improper" | "tuple" | "map" | "other";
 
@@ -171,6 +172,17 @@ function otherEquals(a: unknown, b: unknown): boolean {
       otherEquals(a.pid, b.pid) &&
       a.freeVars.length === b.freeVars.length &&
       a.freeVars.every((v, i) => equals(v, b.freeVars[i]))
+    );
+  }
+  if (a instanceof NativeRecord && b instanceof NativeRecord) {
+    // Field order and exportedness are part of a native record's identity, as in BEAM.
+    return (
+      a.module.name === b.module.name &&
+      a.name.name === b.name.name &&
+      a.exported === b.exported &&
+      a.fieldNames.length === b.fieldNames.length &&
+      a.fieldNames.every((field, i) => field.name === b.fieldNames[i].name) &&
+      a.values.every((v, i) => equals(v, b.values[i]))
     );
   }
   if (a instanceof LocalTerm && b instanceof LocalTerm) return sameBytes(a.bytes, b.bytes);

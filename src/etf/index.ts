@@ -4,6 +4,7 @@ export { decode, decodeTerm, type DecodeOptions } from "./decode.js";
 export { encode, encodeBody, encodeFrame, encodeFrameSegments, MAX_ENCODE_DEPTH, type EncodeOptions } from "./encode.js";
 export { equals } from "./equals.js";
 export { DecodeError, EncodeError, type DecodeErrorReason } from "./errors.js";
+export { NativeRecord, nativeRecord } from "./native-record.js";
 export {
   ATOM_INTERN_LIMIT,
   Atom,

@@ -2,6 +2,7 @@
 
 export const VERSION = 131;
 
+export const RECORD = 67; // OTP 29 native records
 export const NEW_FLOAT = 70;
 export const BIT_BINARY = 77;
 export const COMPRESSED = 80;

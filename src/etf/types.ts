@@ -1,6 +1,8 @@
 // The JavaScript shapes of Erlang terms. Every term a BEAM node can send has a shape here that encodes back to a
 // term =:= to the original, so atoms, tuples, floats, charlists and improper lists stay distinguishable.
 
+import type { NativeRecord } from "./native-record.js";
+
 const inspect = Symbol.for("nodejs.util.inspect.custom");
 
 /** Where an Atom keeps its encoded bytes once the encoder has computed them (internal to the codec). */
@@ -258,6 +260,7 @@ export type Term =
   | Port
   | Fun
   | ExportFun
+  | NativeRecord
   | LocalTerm;
 
 /**
@@ -268,6 +271,7 @@ export type Encodable =
   | Term
   | Tuple<Encodable>
   | ImproperList<Encodable>
+  | NativeRecord<Encodable>
   | string
   | Uint8Array
   | Encodable[]

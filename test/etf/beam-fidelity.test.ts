@@ -1,38 +1,58 @@
-// Fidelity against a real BEAM (OTP 25), both directions:
+// Fidelity against the real BEAM the suite runs (OTP 25, 27 or 29), both directions:
 // - BEAM -> erldist -> BEAM: 10,000 random terms made by test/fixtures/etf_gen.erl in every encoding OTP writes,
 //   decoded and re-encoded by erldist, then compared with =:= in Erlang; plus hand-made legacy encodings.
 // - erldist -> BEAM -> erldist: fast-check terms encoded by erldist, read by binary_to_term/1, written again by
-//   term_to_binary/1 and compared in TypeScript; where the term has no map, the bytes must be BEAM's exactly.
+//   term_to_binary/1 and compared in TypeScript; where the term has no map, the bytes must be the peer's own.
+// What "the peer's own bytes" are depends on its release, so the tests ask it (erlang:system_info(otp_release)).
+// Native records (OTP 29) are tested where the peer has them; against older peers, that erldist refuses to send one.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Atom,
   BitBinary,
+  EncodeError,
   ExportFun,
   Float,
   Fun,
   ImproperList,
+  NativeRecord,
   Pid,
   Port,
   Reference,
   Tuple,
   atom,
+  charlistToString,
   decode,
   encode,
   equals,
   float,
+  nativeRecord,
+  tuple,
+  type EncodeOptions,
   type Encodable,
   type Term,
 } from "../../src/etf/index.js";
+import { Node } from "../../src/node/index.js";
 import { BeamNode, CtlOp, frame, unframe } from "../support/beam.js";
 import { startEpmd, type Epmd } from "../support/epmd.js";
+import { rejectionOf } from "../support/rejection.js";
 
 let epmd: Epmd | undefined;
 let beam: BeamNode;
+/** The peer's OTP major release, as it reports it. */
+let release: number;
+/**
+ * How the peer's own term_to_binary writes what erldist can write: ports as V4_PORT_EXT from OTP 26 on, as
+ * NEW_PORT_EXT (for 32-bit ids) on OTP 25. Atoms are UTF-8 either way: erldist_ctl asks OTP 25 for
+ * {minor_version, 2}, the default since OTP 26.
+ */
+let peerEncoding: EncodeOptions;
 
 beforeAll(async () => {
   epmd = await startEpmd();
   beam = await BeamNode.start({ epmd });
+  release = Number(charlistToString((await beam.eval("erlang:system_info(otp_release).")) as number[]));
+  peerEncoding = { ports: release >= 26 ? "v4" : "new_port" };
 });
 
 afterAll(async () => {
@@ -61,6 +81,7 @@ function collectKinds(term: Term, seen: Set<string>, depth = 0): void {
     collectKinds(term.tail, seen, depth + 1);
   } else if (term instanceof Map) for (const [k, v] of term) (collectKinds(k, seen, depth + 1), collectKinds(v, seen, depth + 1));
   else if (term instanceof Fun) for (const t of term.freeVars) collectKinds(t as Term, seen, depth + 1);
+  else if (term instanceof NativeRecord) for (const t of term.values) collectKinds(t, seen, depth + 1);
 }
 
 describe("BEAM -> erldist -> BEAM", () => {
@@ -91,7 +112,7 @@ describe("BEAM -> erldist -> BEAM", () => {
     expect(checked).toBeGreaterThanOrEqual(10_000);
     expect(tags.has(80)).toBe(true); // compressed terms were among them
     for (const kind of ["number", "bigint", "boolean", "Atom", "Float", "Tuple", "list", "ImproperList", "binary",
-      "BitBinary", "Map", "Pid", "Reference", "Port", "Fun", "ExportFun"]) {
+      "BitBinary", "Map", "Pid", "Reference", "Port", "Fun", "ExportFun", ...(release >= 29 ? ["NativeRecord"] : [])]) {
       expect(kinds, `generated terms include ${kind}`).toContain(kind);
     }
   });
@@ -154,38 +175,50 @@ const leaf: fc.Arbitrary<Encodable> = fc.oneof(
   fc.tuple(atomArb, atomArb, fc.integer({ min: 0, max: 255 })).map(([m, f, a]) => new ExportFun(m, f, a)),
 );
 
-const { term: termArb } = fc.letrec<{ term: Encodable }>((tie) => ({
-  term: fc.oneof(
-    { depthSize: "small", withCrossShrink: true },
-    leaf,
-    fc.array(tie("term"), { maxLength: 6 }).map((items) => new Tuple(items as Term[])),
-    fc.array(tie("term"), { maxLength: 6 }),
-    fc
-      .tuple(fc.array(tie("term"), { minLength: 1, maxLength: 4 }), leaf.filter((t) => !Array.isArray(t)))
-      .map(([items, tail]) => new ImproperList(items as Term[], tail as Term)),
-    fc
-      .uniqueArray(fc.tuple(tie("term"), tie("term")), { maxLength: 5, comparator: (a, b) => equals(a[0], b[0]) })
-      .map((pairs) => new Map(pairs)),
-  ),
-}));
+/** Native records with distinct field names (BEAM refuses repeats), in any order, exported or local. */
+function nativeRecordArb(value: fc.Arbitrary<Encodable>): fc.Arbitrary<Encodable> {
+  return fc
+    .tuple(atomArb, atomArb, fc.uniqueArray(fc.tuple(atomArb, value), { maxLength: 5, selector: ([field]) => field.name }), fc.boolean())
+    .map(([module, name, fields, exported]) => new NativeRecord(module, name, fields.map(([f]) => f), fields.map(([, v]) => v), exported));
+}
+
+/** Any term erldist encodes; native records among them only for a peer that has them. */
+function termArbitrary(withNativeRecords: boolean): fc.Arbitrary<Encodable> {
+  return fc.letrec<{ term: Encodable }>((tie) => ({
+    term: fc.oneof(
+      { depthSize: "small", withCrossShrink: true },
+      leaf,
+      fc.array(tie("term"), { maxLength: 6 }).map((items) => new Tuple(items as Term[])),
+      fc.array(tie("term"), { maxLength: 6 }),
+      fc
+        .tuple(fc.array(tie("term"), { minLength: 1, maxLength: 4 }), leaf.filter((t) => !Array.isArray(t)))
+        .map(([items, tail]) => new ImproperList(items as Term[], tail as Term)),
+      fc
+        .uniqueArray(fc.tuple(tie("term"), tie("term")), { maxLength: 5, comparator: (a, b) => equals(a[0], b[0]) })
+        .map((pairs) => new Map(pairs)),
+      ...(withNativeRecords ? [nativeRecordArb(tie("term"))] : []),
+    ),
+  })).term;
+}
 
 function containsMap(term: unknown): boolean {
   if (term instanceof Map) return true;
   if (Array.isArray(term)) return term.some(containsMap);
   if (term instanceof Tuple) return term.elements.some(containsMap);
   if (term instanceof ImproperList) return term.elements.some(containsMap) || containsMap(term.tail);
+  if (term instanceof NativeRecord) return term.values.some(containsMap);
   return false;
 }
 
 describe("erldist -> BEAM -> erldist", () => {
   it("every fast-check term survives binary_to_term/term_to_binary; without maps the bytes are BEAM's own", async () => {
     await fc.assert(
-      fc.asyncProperty(termArb, async (term) => {
-        const ours = encode(term);
+      fc.asyncProperty(termArbitrary(release >= 29), async (term) => {
+        const ours = encode(term, peerEncoding);
         const theirs = await beam.request(CtlOp.Roundtrip, ours);
         const back = decode(theirs);
         expect(equals(back, term)).toBe(true);
-        if (!containsMap(term)) expect(encode(back).equals(theirs)).toBe(true);
+        if (!containsMap(term)) expect(encode(back, peerEncoding).equals(theirs)).toBe(true);
       }),
       { numRuns: 5000 },
     );
@@ -224,3 +257,140 @@ describe("erldist -> BEAM -> erldist", () => {
     expect(i).toBe(2);
   });
 });
+
+// ---- native records (OTP 29) ----
+
+/** True when `term` is or holds a native record. */
+function containsNativeRecord(term: unknown): boolean {
+  if (term instanceof NativeRecord) return true;
+  if (Array.isArray(term)) return term.some(containsNativeRecord);
+  if (term instanceof Tuple) return term.elements.some(containsNativeRecord);
+  return false;
+}
+
+describe("native records", () => {
+  it("BEAM's records (compiled and records:create/4) decode to NativeRecord and re-encode =:=, to BEAM's own bytes", async () => {
+    if (release < 29) {
+      // Before OTP 29 there are none to decode: the peer cannot make one.
+      await expect(beam.eval("records:create(nr, point, [{x, 1}], #{is_exported => true}).")).rejects.toThrow(/undef/);
+      return;
+    }
+    const samples = (await beam.eval(
+      "[{N, term_to_binary(R), term_to_binary(R, [{minor_version, 1}]), term_to_binary(R, [compressed])} || {N, R} <- etf_gen:native_records()].",
+    )) as Tuple[];
+    expect(samples.length).toBeGreaterThan(10);
+    const byName = new Map<string, Term>();
+    const pairs: Buffer[] = [];
+    for (const sample of samples) {
+      const [name, utf8Atoms, latin1Atoms, compressed] = sample.elements as [Atom, Buffer, Buffer, Buffer];
+      const term = decode(utf8Atoms);
+      byName.set(name.name, term);
+      expect(containsNativeRecord(term), name.name).toBe(true);
+      // BEAM's term_to_binary is deterministic here (maps come back in the order they were decoded in).
+      expect(encode(term, peerEncoding).equals(utf8Atoms), `${name.name} re-encodes to BEAM's bytes`).toBe(true);
+      for (const bytes of [utf8Atoms, latin1Atoms, compressed]) pairs.push(bytes, encode(decode(bytes), peerEncoding));
+    }
+    expect(decode(await beam.request(CtlOp.Verify, frame(pairs)))).toEqual([]);
+
+    // Atoms are compared by name: the fast-check tests may have filled the decoder's intern table.
+    const point = byName.get("created_exported") as NativeRecord;
+    expect(point).toBeInstanceOf(NativeRecord);
+    expect([point.module.name, point.name.name, point.fieldNames.map((f) => f.name), point.values, point.exported]).toEqual(["nr", "point", ["x", "y"], [1, 2], true]);
+    expect(point.get("y")).toBe(2);
+    expect(equals(point, nativeRecord("nr", "point", { x: 1, y: 2 }))).toBe(true);
+    // Field order and exportedness are part of the value, as BEAM's =:= says (the Verify above agreed).
+    expect((byName.get("created_local") as NativeRecord).exported).toBe(false);
+    expect(equals(point, byName.get("created_local"))).toBe(false);
+    expect(equals(point, byName.get("field_order"))).toBe(false);
+    expect((byName.get("compiled_local") as NativeRecord).exported).toBe(false);
+    expect((byName.get("compiled_exported") as NativeRecord).module.name).toBe("etf_gen");
+  });
+
+  it("erldist's native records are read by binary_to_term and written back byte for byte (OTP 29+; refused before)", async () => {
+    if (release < 29) {
+      // An older peer does not know tag 67: binary_to_term refuses the bytes.
+      await expect(beam.request(CtlOp.Roundtrip, encode(nativeRecord("nr", "point", { x: 1, y: 2 }), peerEncoding))).rejects.toThrow(/badarg/);
+      return;
+    }
+    const records = nativeRecordArb(termArbitrary(false));
+    await fc.assert(
+      fc.asyncProperty(records, async (record) => {
+        const theirs = await beam.request(CtlOp.Roundtrip, encode(record, peerEncoding));
+        const back = decode(theirs);
+        expect(back).toBeInstanceOf(NativeRecord);
+        expect(equals(back, record)).toBe(true);
+        if (!containsMap(record)) expect(encode(back, peerEncoding).equals(theirs)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+    const bad = encode(nativeRecord("nr", "point", { x: 1, y: 2 }));
+    bad[6] = 2; // a flags byte BEAM does not know
+    await expect(beam.request(CtlOp.Roundtrip, bad)).rejects.toThrow(/badarg/);
+  });
+
+  it("over a distribution connection: records go both ways and stay =:= with an OTP 29+ peer; to an older one, an EncodeError and the connection stays up", async () => {
+    if (release < 29) return sendToPeerWithoutNativeRecords();
+    const node = await Node.start({ name: "nr_ts@127.0.0.1", cookie: beam.cookie, epmd: { port: epmd!.port }, listenHost: "127.0.0.1" });
+    try {
+      // The BEAM side sends each of its records to an erldist process, and checks what comes back against its own.
+      await beam.eval(
+        "Records = [R || {_, R} <- etf_gen:native_records()], " +
+          "register(nr_peer, spawn(fun Loop() -> receive " +
+          "{From, send_all} -> [From ! {nr, I, R} || {I, R} <- lists:enumerate(Records)], From ! done, Loop(); " +
+          "{From, check, I, Got} -> From ! {checked, I, Got =:= lists:nth(I, Records)}, Loop() end end)), ok.",
+      );
+      const count = ((await beam.eval("length(etf_gen:native_records()).")) as number);
+      const p = node.spawn();
+      await p.send(["nr_peer", beam.name], tuple(p.pid, atom("send_all")));
+      const received: Term[] = [];
+      for (let i = 1; i <= count; i++) {
+        const message = (await p.receive(undefined, { timeout: 10_000 })) as Tuple;
+        expect(equals(message.elements.slice(0, 2), [atom("nr"), i])).toBe(true);
+        expect(containsNativeRecord(message.elements[2])).toBe(true);
+        received.push(message.elements[2]);
+      }
+      expect(equals(await p.receive(undefined, { timeout: 10_000 }), atom("done"))).toBe(true);
+      for (let i = 1; i <= count; i++) await p.send(["nr_peer", beam.name], tuple(p.pid, atom("check"), i, received[i - 1] as Encodable));
+      for (let i = 1; i <= count; i++) {
+        expect(equals(await p.receive(undefined, { timeout: 10_000 }), tuple(atom("checked"), i, true)), `record ${i}`).toBe(true);
+      }
+      // And one made in TypeScript arrives as the record BEAM builds with records:create/4.
+      await beam.eval(
+        "register(nr_expect, spawn(fun() -> receive {From, Got} -> " +
+          "From ! (Got =:= records:create(nr, point, [{x, 1}, {y, [<<\"two\">>]}], #{is_exported => true})) end end)), ok.",
+      );
+      await p.send(["nr_expect", beam.name], tuple(p.pid, nativeRecord("nr", "point", { x: 1, y: ["two"] })));
+      expect(await p.receive(undefined, { timeout: 10_000 })).toBe(true);
+      p.exit();
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
+/**
+ * To a peer without DFLAG_NATIVE_RECORDS (OTP 28 and older), sending a native record fails with EncodeError and the
+ * connection stays up.
+ */
+async function sendToPeerWithoutNativeRecords(): Promise<void> {
+  const node = await Node.start({ name: "nr_old_ts@127.0.0.1", cookie: beam.cookie, epmd: { port: epmd!.port }, listenHost: "127.0.0.1" });
+  try {
+    await beam.eval("register(nr_echo, spawn(fun Loop() -> receive {From, M} -> From ! {echo, M}, Loop() end end)), ok.");
+    const p = node.spawn();
+    const record = nativeRecord("nr", "point", { x: 1, y: 2 });
+    const error = await rejectionOf(p.send(["nr_echo", beam.name], tuple(p.pid, record)), EncodeError);
+    expect(error.code).toBe("ERLDIST_ENCODE");
+    expect(error.path).toBe("{1}");
+    expect(error.message).toContain(beam.name);
+    expect(error.message).toMatch(/DFLAG_NATIVE_RECORDS.*OTP 28 or older.*OTP 29/);
+    expect(error.message).toContain("record.toMap()");
+    // Nothing half-written went out: the same connection still carries messages, the map form included.
+    await p.send(["nr_echo", beam.name], tuple(p.pid, record.toMap()));
+    const echoed = (await p.receive(undefined, { timeout: 10_000 })) as Tuple;
+    expect(equals(echoed, tuple(atom("echo"), new Map<Encodable, Encodable>([[atom("x"), 1], [atom("y"), 2]])))).toBe(true);
+    expect(node.nodes()).toContain(beam.name);
+    p.exit();
+  } finally {
+    await node.stop();
+  }
+}

@@ -1,5 +1,6 @@
 // The codec's own contract: the term mapping, every tag, options, and typed errors. Interop with real BEAM is
 // proven in beam-fidelity.test.ts; these tests pin the JS-side shapes the README documents.
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import {
   Atom,
@@ -11,6 +12,7 @@ import {
   Fun,
   ImproperList,
   LocalTerm,
+  NativeRecord,
   Pid,
   Port,
   Reference,
@@ -26,6 +28,7 @@ import {
   float,
   improperList,
   isAtom,
+  nativeRecord,
   tuple,
   type Encodable,
 } from "../../src/etf/index.js";
@@ -152,7 +155,10 @@ describe("term mapping", () => {
     expect(roundtrip(ref)).toEqual(ref);
     expect(() => encode(new Reference(node, 7, []))).toThrow(EncodeError);
     const port = new Port(node, 5, 9);
-    expect(encode(port)[1]).toBe(89);
+    expect(encode(port)[1]).toBe(120); // V4_PORT_EXT always by default, as term_to_binary since OTP 26
+    expect(encode(port, { ports: "new_port" })).toEqual(bytes(89, 119, 3, 110, 64, 104, 0, 0, 0, 5, 0, 0, 0, 9)); // as OTP 25
+    expect(encode(new Port(node, 2 ** 40, 9), { ports: "new_port" })[1]).toBe(120); // beyond 32 bits: V4 either way
+    expect(encode(port)).toEqual(bytes(120, 119, 3, 110, 64, 104, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 9));
     expect(roundtrip(port)).toEqual(port);
     const v4 = new Port(node, 0x123456789abcdef0n, 9);
     expect(encode(v4)[1]).toBe(120);
@@ -194,6 +200,59 @@ describe("term mapping", () => {
     const terms = Array.from({ length: 300 }, (_, i) => [i, "x".repeat(i * 37), new Tuple([atom(`a${i}`)])]);
     const encoded = terms.map((t) => encode(t));
     terms.forEach((t, i) => expect(equals(decode(encoded[i]), t)).toBe(true));
+  });
+
+  it("native records (OTP 29's RECORD_EXT): module, name, fields in order, exported", () => {
+    const point = nativeRecord("nr", "point", { x: 1, y: 2 });
+    // The bytes OTP 29.1's term_to_binary writes for #nr:point{x = 1, y = 2} (an exported record: flags byte 1).
+    const seen = bytes(67, 0, 0, 0, 2, 1, 119, 2, ...Buffer.from("nr"), 119, 5, ...Buffer.from("point"), 119, 1, 120, 119, 1, 121, 97, 1, 97, 2);
+    expect(encode(point)).toEqual(seen);
+    const back = decode(seen) as NativeRecord;
+    expect(back).toBeInstanceOf(NativeRecord);
+    expect([back.module, back.name, back.fieldNames, back.values, back.exported]).toEqual([atom("nr"), atom("point"), [atom("x"), atom("y")], [1, 2], true]);
+    expect(back.size).toBe(2);
+    expect(back.get("x")).toBe(1);
+    expect(back.get(atom("y"))).toBe(2);
+    expect(back.get("z")).toBeUndefined();
+    expect([...back.entries()]).toEqual([[atom("x"), 1], [atom("y"), 2]]);
+    expect(back.toMap()).toEqual(new Map([[atom("x"), 1], [atom("y"), 2]]));
+    expect(inspect(back)).toBe("#nr:point{x = 1, y = 2}");
+    expect(inspect(nativeRecord("Elixir.M", "r", [["Cap", [tuple(1)]]]))).toBe("#'Elixir.M':r{'Cap' = [ {1} ]}");
+
+    const local = nativeRecord("nr", "point", [["x", 1], [atom("y"), 2]], { exported: false });
+    expect(encode(local)[6]).toBe(0); // flags byte: not exported
+    expect(equals(decode(encode(local)), local)).toBe(true);
+    expect(equals(local, point)).toBe(false); // exportedness is part of the value
+    expect(equals(nativeRecord("nr", "point", { y: 2, x: 1 }), point)).toBe(false); // so is the field order
+    expect(equals(point, new Map([[atom("x"), 1], [atom("y"), 2]]))).toBe(false); // a record is not a map
+    expect(equals(decode(encode(nativeRecord("nr", "empty", {}))), nativeRecord("nr", "empty", {}))).toBe(true);
+    const nested = nativeRecord("m", "outer", { inner: point, list: [local, float(1)] });
+    expect(equals(decode(encode(nested)), nested)).toBe(true);
+  });
+
+  it("native records that BEAM would refuse are not encoded", () => {
+    expect(() => new NativeRecord(atom("m"), atom("r"), [atom("a")], [], true)).toThrow(TypeError);
+    const repeated = new NativeRecord(atom("m"), atom("r"), [atom("a"), atom("a")], [1, 2], true);
+    expect(() => encode(tuple(repeated))).toThrow(/field 'a' appears twice/);
+    const notAtom = new NativeRecord(atom("m"), atom("r"), ["a" as never], [1], true);
+    expect(() => encode(notAtom)).toThrow(EncodeError);
+    const deep = nativeRecord("m", "r", { ok: 1, bad: [null as never] });
+    expect(() => encode(deep)).toThrow(expect.objectContaining({ path: "#bad[0]" }));
+  });
+
+  it("nativeRecords: false refuses native records with an EncodeError that names the receiver", () => {
+    const options = { nativeRecords: false, receiver: "old@host, which did not advertise DFLAG_NATIVE_RECORDS" };
+    let error: unknown;
+    try {
+      encode([1, tuple(nativeRecord("nr", "point", { x: 1 }))], options);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(EncodeError);
+    expect((error as EncodeError).path).toBe("[1]{0}");
+    expect((error as EncodeError).message).toMatch(/#nr:point\{\} cannot go to old@host.*OTP 29.*record\.toMap\(\)/);
+    expect(() => encode(nativeRecord("nr", "point", {}), { nativeRecords: false })).toThrow(/nativeRecords: false/);
+    expect(encode([1, 2], options)).toEqual(encode([1, 2])); // everything else encodes as usual
   });
 
   it("LOCAL_EXT passes through opaquely", () => {
@@ -286,12 +345,22 @@ describe("decode errors are typed, with offset and reason", () => {
     expect(reasonOf([131, 88, 97, 1])).toEqual(["bad_tag", 2]); // a pid's node must be an atom
     expect(reasonOf([131, 104, 1, 80, 0])).toEqual(["bad_tag", 3]); // compressed only at the top
     expect(reasonOf([131, 82, 0])).toEqual(["atom_cache", 1]);
+    const record = [67, 0, 0, 0, 1, 1, 119, 1, 109, 119, 1, 114, 119, 1, 97, 97, 1]; // #m:r{a = 1}
+    expect(decode(Buffer.from([131, ...record]))).toBeInstanceOf(NativeRecord);
+    expect(reasonOf([131, ...record.slice(0, 5), 2, ...record.slice(6)])).toEqual(["bad_value", 6]); // flags byte
+    expect(reasonOf([131, 67, 0xff, 0xff, 0xff, 0xff, 1, 119, 1, 109])).toEqual(["truncated", 7]); // 2^32-1 fields
+    expect(reasonOf([131, 67, 0, 0, 0, 1, 1, 119, 1, 109, 119, 1, 114, 97, 1, 97, 1])).toEqual(["bad_tag", 13]); // field name
+    expect(reasonOf([131, 67, 0, 0, 0, 2, 1, 119, 1, 109, 119, 1, 114, 119, 1, 97, 119, 1, 97, 97, 1, 97, 2])).toEqual(["bad_value", 1]);
+    expect(reasonOf([131, 67, 0, 0, 0, 1, 1, 97, 1, 119, 1, 114, 119, 1, 97, 97, 1])).toEqual(["bad_tag", 7]); // module
   });
 
   it("bounds nesting depth instead of overflowing the stack", () => {
     const deep = Buffer.from([131, ...Array.from({ length: 50_000 }, () => [104, 1]).flat(), 106]); // {{{...}}}
     expect(reasonOf(deep)[0]).toBe("too_deep");
     expect(reasonOf(encode(nest(50)), { maxDepth: 10 })[0]).toBe("too_deep");
+    let records: Encodable = 0;
+    for (let i = 0; i < 20; i++) records = nativeRecord("m", "r", { inner: records });
+    expect(reasonOf(encode(records), { maxDepth: 10 })[0]).toBe("too_deep");
     expect(equals(decode(encode(nest(900))), nest(900))).toBe(true);
   });
 

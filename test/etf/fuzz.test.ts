@@ -18,6 +18,7 @@ import {
   equals,
   float,
   improperList,
+  nativeRecord,
   type Term,
 } from "../../src/etf/index.js";
 
@@ -39,6 +40,11 @@ const corpus: Buffer[] = [
   Buffer.from([131, 103, 100, 0, 1, 97, 0, 0, 0, 1, 0, 0, 0, 2, 3]),
   Buffer.from([131, 101, 100, 0, 1, 97, 0, 0, 0, 1, 2]),
   Buffer.from([131, 121, 1, 2, 3]),
+  // Native records (RECORD_EXT, tag 67): exported and local, empty, nested, and with latin-1 and cached-looking atoms.
+  encode(nativeRecord("nr", "point", { x: 1, y: 2 })),
+  encode(nativeRecord("m", "r", { a: [nativeRecord("m", "in", {}, { exported: false })], b: new Tuple([float(1)]) })),
+  encode(new Tuple([nativeRecord("ünï", "rëc", [["f", "v"], ["g", new Map<Term, Term>([[atom("k"), 1]])]]), 2])),
+  Buffer.from([131, 67, 0, 0, 0, 1, 0, 100, 0, 1, 109, 115, 1, 114, 100, 0, 1, 97, 106]),
 ];
 
 function checkDecode(input: Uint8Array): void {
@@ -113,16 +119,26 @@ describe("decode fuzzing", () => {
   });
 
   it("survives 10,000 random byte strings made of tag bytes", () => {
-    const tags = [70, 77, 80, 82, 88, 89, 90, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 118, 119, 120, 121, 0, 1, 255];
+    const tags = [67, 70, 77, 80, 82, 88, 89, 90, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 118, 119, 120, 121, 0, 1, 255];
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...tags), { maxLength: 48 }), (body) => checkDecode(Buffer.from([131, ...body]))),
       { numRuns: 10_000 },
     );
   });
 
+  it("survives 10,000 native records with random bytes in them", () => {
+    const recordHead = [131, 67, 0, 0, 0, 2, 1, 119, 1, 109, 119, 1, 114];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(67, 82, 97, 100, 104, 106, 115, 118, 119, 0, 1, 2, 255), { maxLength: 32 }), (body) =>
+        checkDecode(Buffer.from([...recordHead, ...body])),
+      ),
+      { numRuns: 10_000 },
+    );
+  });
+
   it("rejects hostile lengths without allocating what they claim", () => {
     const before = process.memoryUsage().arrayBuffers;
-    for (const tag of [105, 107, 108, 109, 111, 116, 77]) {
+    for (const tag of [105, 107, 108, 109, 111, 116, 77, 67]) {
       const input = Buffer.from([131, tag, 0xff, 0xff, 0xff, 0xff, 0, 0, 0]);
       expect(() => decode(input)).toThrow(DecodeError);
     }
