@@ -1,7 +1,7 @@
 // Control messages of the distribution protocol (erl_dist_protocol "Protocol between Connected Nodes"), OTP 25 to
-// 28: one table gives each message its tag, its fields in order, and whether a payload (message, reason or
+// 29: one table gives each message its tag, its fields in order, and whether a payload (message, reason or
 // argument list) follows. parseControl checks an incoming control tuple against it; makeControl builds one.
-import { Tuple, atom, type Encodable, type Term } from "../etf/index.js";
+import { Atom, Pid, Reference, Tuple, atom, type Encodable, type Term } from "../etf/index.js";
 import { DistError } from "./errors.js";
 
 const SPEC = {
@@ -35,7 +35,17 @@ const SPEC = {
   ALIAS_SEND_TT: [34, ["from", "alias", "token"], true],
   UNLINK_ID: [35, ["id", "from", "to"], false],
   UNLINK_ID_ACK: [36, ["id", "from", "to"], false],
+  // OTP 28 (DFLAG_ALTACT_SIG): {37, Flags, SenderPid, To} or {37, Flags, SenderPid, To, Token}; see ALTACT_FLAG.
+  ALTACT_SIG_SEND: [37, ["flags", "from", "to"], true],
 } as const satisfies Record<string, readonly [number, readonly string[], boolean]>;
+
+/**
+ * The bits of ALTACT_SIG_SEND's Flags (OTP 28's dist.h, ERTS_DOP_ALTACT_SIG_FLG_*). `To` is an alias with ALIAS, a
+ * registered name with NAME, else a pid. With EXIT the signal is an exit signal and its payload the exit reason;
+ * without, a message. TOKEN: a trace token follows `To`. PRIO: a priority signal (EEP 76), which the receiver
+ * treats as one only when it comes through an active priority alias.
+ */
+export const ALTACT_FLAG = { PRIO: 1, TOKEN: 2, ALIAS: 4, NAME: 8, EXIT: 16 } as const;
 
 /** The name of a control message, e.g. "REG_SEND". */
 export type ControlKind = keyof typeof SPEC;
@@ -60,7 +70,11 @@ export function hasPayload(kind: ControlKind): boolean {
   return SPEC[kind][2];
 }
 
-/** Checks an incoming control tuple (and payload) against the protocol; throws DistError `protocol` if it is not one. */
+/**
+ * Checks an incoming control tuple (and payload) against the protocol; throws DistError `protocol` if it is not one.
+ * For ALTACT_SIG_SEND, `fields.flags` is the flags' low byte as a number (the only bits OTP reads), `to` is checked
+ * against the ALIAS and NAME bits, and `fields.token` is set when the TOKEN bit is.
+ */
 export function parseControl(control: unknown, payload: Term | undefined): ControlMessage {
   if (!(control instanceof Tuple) || control.length === 0 || typeof control.elements[0] !== "number") {
     throw new DistError("protocol", "a control message must be a tuple starting with its integer tag");
@@ -69,20 +83,49 @@ export function parseControl(control: unknown, payload: Term | undefined): Contr
   const kind = BY_TAG.get(tag);
   if (kind === undefined) throw new DistError("protocol", `unknown control message tag ${tag}`);
   const [, names, withPayload] = SPEC[kind];
-  if (control.length !== names.length + 1) {
-    throw new DistError("protocol", `${kind} has ${names.length + 1} elements, not ${control.length}`);
+  // OTP may extend ALTACT_SIG_SEND with more elements (dist.c only checks that it is large enough): so do we.
+  const extensible = kind === "ALTACT_SIG_SEND";
+  if (extensible ? control.length < names.length + 1 : control.length !== names.length + 1) {
+    throw new DistError("protocol", `${kind} has ${extensible ? "at least " : ""}${names.length + 1} elements, not ${control.length}`);
   }
   if (withPayload !== (payload !== undefined)) {
     throw new DistError("protocol", withPayload ? `${kind} must be followed by a payload` : `${kind} takes no payload`);
   }
   const fields: Record<string, Term> = {};
   names.forEach((name, i) => (fields[name] = control.elements[i + 1] as Term));
+  if (kind === "ALTACT_SIG_SEND") checkAltact(fields, control.elements as Term[]);
   return { kind, tag, fields, payload };
+}
+
+/** ALTACT_SIG_SEND's rules, as OTP 28's dist.c applies them: anything else is a broken message. */
+function checkAltact(fields: Record<string, Term>, elements: readonly Term[]): void {
+  const raw = fields.flags;
+  // Flags may grow past a small integer one day; only the low byte has meaning now.
+  let flags: number;
+  if (typeof raw === "number" && Number.isInteger(raw) && raw >= 0) flags = raw & 0xff;
+  else if (typeof raw === "bigint" && raw >= 0n) flags = Number(raw & 0xffn);
+  else throw new DistError("protocol", "ALTACT_SIG_SEND's flags must be a non-negative integer");
+  fields.flags = flags;
+  if (!(fields.from instanceof Pid)) throw new DistError("protocol", "ALTACT_SIG_SEND's sender must be a pid");
+  const to = fields.to;
+  if (flags & ALTACT_FLAG.ALIAS) {
+    if (!(to instanceof Reference) || flags & ALTACT_FLAG.NAME) {
+      throw new DistError("protocol", "ALTACT_SIG_SEND with the ALIAS flag must go to a reference (and not have NAME)");
+    }
+  } else if (flags & ALTACT_FLAG.NAME) {
+    if (!(to instanceof Atom)) throw new DistError("protocol", "ALTACT_SIG_SEND with the NAME flag must go to an atom");
+  } else if (!(to instanceof Pid)) {
+    throw new DistError("protocol", "ALTACT_SIG_SEND without ALIAS or NAME must go to a pid");
+  }
+  if (flags & ALTACT_FLAG.TOKEN) {
+    if (elements.length < 5) throw new DistError("protocol", "ALTACT_SIG_SEND with the TOKEN flag must carry a token");
+    fields.token = elements[4];
+  }
 }
 
 /**
  * Builds the control tuple of `kind` from its fields (by the protocol's names; `unused` defaults to ''). A missing
- * field is an error.
+ * field is an error. For ALTACT_SIG_SEND, a `token` field is appended (set ALTACT_FLAG.TOKEN in `flags` with it).
  */
 export function makeControl(kind: ControlKind, fields: Record<string, Encodable>): Tuple<Encodable> {
   const [tag, names] = SPEC[kind];
@@ -92,5 +135,6 @@ export function makeControl(kind: ControlKind, fields: Record<string, Encodable>
     if (value === undefined) throw new TypeError(`${kind} needs the field '${name}'`);
     elements.push(value);
   }
+  if (kind === "ALTACT_SIG_SEND" && fields.token !== undefined) elements.push(fields.token);
   return new Tuple(elements);
 }

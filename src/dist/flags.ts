@@ -1,5 +1,6 @@
 // Distribution capability flags (erl_dist_protocol "Distribution Flags"), as 64-bit bigints. Where the OTP 25
 // document is wrong (MANDATORY_25_DIGEST) the value follows OTP's code; see shared/reference/README.md.
+import type { EncodeOptions } from "../etf/index.js";
 
 export const DFLAG = {
   PUBLISHED: 0x1n,
@@ -31,6 +32,8 @@ export const DFLAG = {
   NAME_ME: 1n << 33n,
   V4_NC: 1n << 34n,
   ALIAS: 1n << 35n,
+  ALTACT_SIG: 1n << 37n, // OTP 28: ALTACT_SIG_SEND (alias sends, exit signals to aliases, priority messages)
+  NATIVE_RECORDS: 1n << 38n, // OTP 29: native records (RECORD_EXT) in terms
 } as const;
 
 /** What OTP 25 requires of a peer (its DFLAG_DIST_MANDATORY). */
@@ -68,7 +71,23 @@ export const ERLDIST_FLAGS =
   DFLAG.EXIT_PAYLOAD |
   DFLAG.SPAWN |
   DFLAG.ALIAS |
+  DFLAG.ALTACT_SIG |
+  DFLAG.NATIVE_RECORDS |
   DFLAG.MANDATORY_25_DIGEST;
+
+/**
+ * How terms are encoded for a peer, from the flags both sides share: ports as V4_PORT_EXT when it has V4_NC (as OTP
+ * 26+ sends them), and native records only when it has NATIVE_RECORDS (OTP 29+); otherwise encoding one fails
+ * with an EncodeError that names the peer.
+ */
+export function encodeOptionsFor(flags: bigint, peerName: string): EncodeOptions {
+  const nativeRecords = (flags & DFLAG.NATIVE_RECORDS) !== 0n;
+  return {
+    ports: (flags & DFLAG.V4_NC) !== 0n ? "v4" : "new_port",
+    nativeRecords,
+    receiver: nativeRecords ? peerName : `${peerName}, which did not advertise DFLAG_NATIVE_RECORDS (it runs OTP 28 or older)`,
+  };
+}
 
 /** Names of the flags set in `flags`, for error messages and status pages. */
 export function flagNames(flags: bigint): string[] {

@@ -1,6 +1,6 @@
 // erldist's distribution layer: the version 6 handshake and one connection's framing, ticks and messages.
 export { DistConnection, type ConnectionOptions } from "./connection.js";
-export { controlTag, hasPayload, makeControl, parseControl, type ControlKind, type ControlMessage } from "./control.js";
+export { ALTACT_FLAG, controlTag, hasPayload, makeControl, parseControl, type ControlKind, type ControlMessage } from "./control.js";
 export { DistError, TlsError, type DistErrorCode, type TlsFailureReason } from "./errors.js";
 export { DFLAG, ERLDIST_FLAGS, MANDATORY_OTP25, MANDATORY_OTP26, flagNames } from "./flags.js";
 export {

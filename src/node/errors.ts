@@ -13,6 +13,7 @@ export type NodeErrorCode =
   | "aborted" // the caller's AbortSignal fired
   | "exited" // the process has exited
   | "name_taken" // a name registered already
+  | "unsupported" // the peer's release cannot carry this signal (e.g. a priority message to a node before OTP 28)
   | "stopped"; // the node is stopped
 
 export class NodeError extends CodedError<NodeErrorCode> {

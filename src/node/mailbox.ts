@@ -1,5 +1,7 @@
 // A process's mailbox: messages queue in arrival order; receive takes the first that matches (selective receive,
 // as Erlang's), waiting with a timeout or an AbortSignal when none does. Unmatched messages stay, in order.
+// Priority messages (EEP 76) queue ahead of every ordinary one, in arrival order among themselves, as BEAM inserts
+// them after the last priority message in the queue.
 import type { Term } from "../etf/index.js";
 import { NodeError } from "./errors.js";
 
@@ -22,16 +24,21 @@ export class Mailbox {
   // made draining a long mailbox quadratic).
   private queue: Term[] = [];
   private head = 0;
+  /** Priority messages, searched before `queue`; few by design (EEP 76), so a plain array. */
+  private urgent: Term[] = [];
   private readonly waiters: Waiter[] = [];
   private closedWith: Error | undefined;
 
   /** How many messages wait in the queue. */
   get size(): number {
-    return this.queue.length - this.head;
+    return this.urgent.length + this.queue.length - this.head;
   }
 
-  /** Delivers a message: to the first waiting receive it matches, else to the queue. */
-  deliver(message: Term): void {
+  /**
+   * Delivers a message: to the first waiting receive it matches, else to the queue; with `priority`, ahead of the
+   * ordinary messages queued (and after the priority ones).
+   */
+  deliver(message: Term, priority = false): void {
     if (this.closedWith) return;
     for (let i = 0; i < this.waiters.length; i++) {
       const waiter = this.waiters[i];
@@ -41,7 +48,8 @@ export class Mailbox {
         return;
       }
     }
-    this.queue.push(message);
+    if (priority) this.urgent.push(message);
+    else this.queue.push(message);
   }
 
   /** The first queued message that `match` accepts (any message without one), waiting for it if needed. */
@@ -83,6 +91,12 @@ export class Mailbox {
 
   /** Removes and returns the first queued message `match` accepts, or NONE. */
   private take(match: (message: Term) => boolean): Term | typeof NONE {
+    for (let i = 0; i < this.urgent.length; i++) {
+      const message = this.urgent[i];
+      if (!match(message)) continue;
+      this.urgent.splice(i, 1);
+      return message;
+    }
     const queue = this.queue;
     for (let i = this.head; i < queue.length; i++) {
       const message = queue[i];
@@ -111,6 +125,7 @@ export class Mailbox {
     for (const waiter of this.waiters.splice(0)) waiter.reject(error);
     this.queue = [];
     this.head = 0;
+    this.urgent = [];
   }
 }
 

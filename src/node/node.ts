@@ -8,6 +8,7 @@ import { homedir, hostname } from "node:os";
 import { join } from "node:path";
 import { randomInt } from "node:crypto";
 import {
+  ALTACT_FLAG,
   DFLAG,
   DistConnection,
   DistError,
@@ -18,16 +19,17 @@ import {
   makeControl,
   parseControl,
   type AcceptStatus,
+  type ControlKind,
   type ControlMessage,
   type Handshake,
   type HandshakeIdentity,
   type TlsOptions,
 } from "../dist/index.js";
 import { EpmdError, lookupNode, registerNode, type EpmdRegistration } from "../epmd/index.js";
-import { Atom, Pid, Reference, Tuple, atom, decode, encode, equals, improperList, tuple, type Encodable, type Term } from "../etf/index.js";
+import { Atom, ImproperList, Pid, Reference, Tuple, atom, decode, encode, equals, improperList, tuple, type Encodable, type Term } from "../etf/index.js";
 import { CallError, NodeError } from "./errors.js";
 import { iolistToString } from "./iolist.js";
-import { ErlProcess, type Destination, type ProcessHost } from "./process.js";
+import { ErlProcess, type AliasOptions, type Destination, type ExitOptions, type ProcessHost, type SendOptions } from "./process.js";
 
 export interface NodeOptions {
   /** `alive@host` (a long name), or just `alive`, which gets this host's name. */
@@ -87,6 +89,17 @@ export interface NodeStats {
   messagesOut: number;
   bytesIn: number;
   bytesOut: number;
+}
+
+/**
+ * Control messages of one connection, by kind, each way (see Node.controlStats): which protocol messages a peer's
+ * release uses, e.g. ALTACT_SIG_SEND from OTP 28 where older releases send ALIAS_SEND.
+ */
+export interface ControlStats {
+  /** Received from the peer, by kind. */
+  in: Partial<Record<ControlKind, number>>;
+  /** Sent to the peer, by kind. */
+  out: Partial<Record<ControlKind, number>>;
 }
 
 interface NodeEvents {
@@ -533,32 +546,50 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
    * connecting first if needed (as BEAM does on send). Resolves once the message is handed to the connection (for
    * binaries of 64 KiB and more, which are sent without copying: once the socket has taken them; do not change
    * such a binary before then). A message to a node that cannot be reached rejects with the connection error
-   * (BEAM would drop it silently).
+   * (BEAM would drop it silently). `{ priority: true }` sends a priority message (see SendOptions).
    */
-  send(to: Destination, message: Encodable): Promise<void> {
+  send(to: Destination, message: Encodable, options?: SendOptions): Promise<void> {
     this.sender ??= this.makePid();
-    return this.sendFrom(this.sender, to, message);
+    return this.sendFrom(this.sender, to, message, options);
   }
 
   /** The pid that anonymous sends from this node come from (REG_SEND requires a sender). */
   private sender: Pid | undefined;
 
-  /** @internal Sends from a pid of this node; used by processes and by send. */
-  async sendFrom(from: Pid, to: Destination, message: Encodable): Promise<void> {
+  /**
+   * @internal Sends from a pid of this node; used by processes and by send. As BEAM's dist.c does: to a peer with
+   * DFLAG_ALTACT_SIG (OTP 28+), alias sends and priority sends go as ALTACT_SIG_SEND; to older peers alias sends
+   * go as ALIAS_SEND, and a priority send is refused (see SendOptions).
+   */
+  async sendFrom(from: Pid, to: Destination, message: Encodable, options: SendOptions = {}): Promise<void> {
+    const priority = options.priority === true;
+    const prio = priority ? ALTACT_FLAG.PRIO : 0;
     if (to instanceof Reference) {
       if (to.node.name === this.name) {
-        this.aliases.get(refKey(to))?.deliver(asReceived(message)); // an inactive alias: dropped, as in BEAM
+        const alias = this.aliases.get(refKey(to)); // an inactive alias: dropped, as in BEAM
+        alias?.process.deliver(asReceived(message), priority && alias.priority);
         return;
       }
-      await (await this.connection(to.node.name)).send(makeControl("ALIAS_SEND", { from, alias: to }), message);
+      const connection = await this.connection(to.node.name);
+      if (this.altact(connection, priority, "a priority message")) {
+        await this.sendControl(connection, "ALTACT_SIG_SEND", { flags: ALTACT_FLAG.ALIAS | prio, from, to }, message);
+      } else {
+        await this.sendControl(connection, "ALIAS_SEND", { from, alias: to }, message);
+      }
       return;
     }
     if (to instanceof Pid) {
       if (to.node.name === this.name) {
+        // Priority counts only through a priority alias: to a pid it is an ordinary message, as in BEAM.
         this.mailboxes.get(mailboxKey(to))?.deliver(asReceived(message)); // to a dead local pid: dropped, as in BEAM
         return;
       }
-      await (await this.connection(to.node.name)).send(makeControl("SEND_SENDER", { from, to }), message);
+      const connection = await this.connection(to.node.name);
+      if (priority && this.altact(connection, priority, "a priority message")) {
+        await this.sendControl(connection, "ALTACT_SIG_SEND", { flags: prio, from, to }, message);
+      } else {
+        await this.sendControl(connection, "SEND_SENDER", { from, to }, message);
+      }
       return;
     }
     const [name, peer] = typeof to === "string" || to instanceof Atom ? [to, this.name] : to;
@@ -569,7 +600,55 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       process.deliver(asReceived(message));
       return;
     }
-    await (await this.connection(peer)).send(makeControl("REG_SEND", { from, toName: atom(nameText) }), message);
+    const connection = await this.connection(peer);
+    if (priority && this.altact(connection, priority, "a priority message")) {
+      await this.sendControl(connection, "ALTACT_SIG_SEND", { flags: ALTACT_FLAG.NAME | prio, from, to: atom(nameText) }, message);
+    } else {
+      await this.sendControl(connection, "REG_SEND", { from, toName: atom(nameText) }, message);
+    }
+  }
+
+  /**
+   * Whether `connection`'s peer takes ALTACT_SIG_SEND (DFLAG_ALTACT_SIG, OTP 28+). When it does not and the signal
+   * needs it (`required`), throws a NodeError `unsupported` that says so: sending it another way would silently
+   * lose what makes it `what`.
+   */
+  private altact(connection: DistConnection, required: boolean, what: string, instead = "send it without the priority option"): boolean {
+    if ((connection.flags & DFLAG.ALTACT_SIG) !== 0n) return true;
+    if (!required) return false;
+    throw new NodeError(
+      "unsupported",
+      `cannot send ${what} to ${connection.peerName}: it does not advertise DFLAG_ALTACT_SIG (OTP 28 and later do), ` +
+        `so it cannot receive one; ${instead}, or upgrade that node to OTP 28+`,
+    );
+  }
+
+  /** Control messages counted per connection, each way (see controlStats). */
+  private readonly controlCounts = new WeakMap<DistConnection, ControlStats>();
+
+  private countsOf(connection: DistConnection): ControlStats {
+    let counts = this.controlCounts.get(connection);
+    if (!counts) this.controlCounts.set(connection, (counts = { in: {}, out: {} }));
+    return counts;
+  }
+
+  /** Builds a control message, counts it, and sends it (with its payload) on `connection`. */
+  private sendControl(connection: DistConnection, kind: ControlKind, fields: Record<string, Encodable>, payload?: Encodable): Promise<void> {
+    const control = makeControl(kind, fields);
+    const counts = this.countsOf(connection).out;
+    counts[kind] = (counts[kind] ?? 0) + 1;
+    return connection.send(control, payload);
+  }
+
+  /**
+   * The control messages exchanged with `peer` on its current connection, by kind, each way (undefined when not
+   * connected): which messages that release uses, e.g. ALTACT_SIG_SEND (OTP 28+) or ALIAS_SEND for alias sends.
+   */
+  controlStats(peer: string): ControlStats | undefined {
+    const connection = this.connections.get(peer);
+    if (!connection) return undefined;
+    const counts = this.countsOf(connection);
+    return { in: { ...counts.in }, out: { ...counts.out } };
   }
 
   /**
@@ -594,7 +673,10 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
               this.emit("serverError", name, err as Error);
               reply = tuple(atom("error"), String((err as Error)?.message ?? err));
             }
-            await server.send(from as Pid, tuple(tag as Encodable, reply)).catch(() => {});
+            // As gen:reply/2: an OTP 24+ caller's tag [alias | Alias] names where the reply goes, so that a reply
+            // after the caller gave up is dropped instead of left in its mailbox.
+            const replyTo = tag instanceof ImproperList && tag.elements.length === 1 && tag.elements[0] === atom("alias") && tag.tail instanceof Reference ? tag.tail : (from as Pid);
+            await server.send(replyTo, tuple(tag as Encodable, reply)).catch(() => {});
           } else if (message instanceof Tuple && message.length === 2 && message.elements[0] === atom("$gen_cast")) {
             await handlers.cast?.(message.elements[1]);
           } else {
@@ -642,8 +724,8 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       const connection = this.connections.get(watcher.peer);
       if (!connection?.open) continue;
       const fields = { fromProc: watcher.toProc as Encodable, to: watcher.from, ref: watcher.ref };
-      if ((connection.flags & DFLAG.EXIT_PAYLOAD) !== 0n) connection.send(makeControl("PAYLOAD_MONITOR_P_EXIT", fields), reason);
-      else connection.send(makeControl("MONITOR_P_EXIT", { ...fields, reason }));
+      if ((connection.flags & DFLAG.EXIT_PAYLOAD) !== 0n) this.sendControl(connection, "PAYLOAD_MONITOR_P_EXIT", fields, reason);
+      else this.sendControl(connection, "MONITOR_P_EXIT", { ...fields, reason });
     }
     this.watchers.delete(process);
     for (const target of links) {
@@ -654,13 +736,13 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       const connection = this.connections.get(target.node.name);
       if (!connection?.open) continue;
       if ((connection.flags & DFLAG.EXIT_PAYLOAD) !== 0n) {
-        connection.send(makeControl("PAYLOAD_EXIT", { from: process.pid, to: target }), reason);
+        this.sendControl(connection, "PAYLOAD_EXIT", { from: process.pid, to: target }, reason);
       } else {
-        connection.send(makeControl("EXIT", { from: process.pid, to: target, reason }));
+        this.sendControl(connection, "EXIT", { from: process.pid, to: target, reason });
       }
     }
     for (const [name, holder] of this.registered) if (holder === process) this.registered.delete(name);
-    for (const [key, holder] of this.aliases) if (holder === process) this.aliases.delete(key);
+    for (const [key, holder] of this.aliases) if (holder.process === process) this.aliases.delete(key);
     for (const monitor of [...this.monitors.values()]) if (monitor.process === process) this.demonitorFrom(process, monitor.ref);
   }
 
@@ -679,20 +761,41 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       process.exitSignal(target, atom("noconnection"), true);
       return;
     }
-    connection.send(makeControl("LINK", { from: process.pid, to: target }));
+    this.sendControl(connection, "LINK", { from: process.pid, to: target });
   }
 
-  /** @internal exit/2 from a local process (see ErlProcess.exitProcess). */
-  async exitFrom(process: ErlProcess, target: Pid, reason: Encodable): Promise<void> {
+  /**
+   * @internal exit/2 (exit/3 with priority) from a local process (see ErlProcess.exitProcess). To an alias or with
+   * priority it travels as ALTACT_SIG_SEND with the EXIT flag and the reason as payload, as OTP 28's dist.c sends
+   * it; a peer without DFLAG_ALTACT_SIG cannot take that, so the call is refused with `unsupported` (BEAM drops an
+   * exit to an alias on such a peer without a word).
+   */
+  async exitFrom(process: ErlProcess, target: Pid | Reference, reason: Encodable, options: ExitOptions = {}): Promise<void> {
+    const priority = options.priority === true;
+    const prio = priority ? ALTACT_FLAG.PRIO : 0;
+    if (target instanceof Reference) {
+      if (target.node.name === this.name) {
+        const alias = this.aliases.get(refKey(target)); // an inactive alias: dropped, as in BEAM
+        alias?.process.exitSignal(process.pid, asReceived(reason), false, priority && alias.priority);
+        return;
+      }
+      const connection = await this.connection(target.node.name);
+      this.altact(connection, true, "an exit signal to an alias", "send it to the process's pid instead");
+      await this.sendControl(connection, "ALTACT_SIG_SEND", { flags: ALTACT_FLAG.EXIT | ALTACT_FLAG.ALIAS | prio, from: process.pid, to: target }, reason);
+      return;
+    }
     if (target.node.name === this.name) {
+      // Priority counts only through a priority alias: to a pid this is an ordinary exit signal, as in BEAM.
       this.mailboxes.get(mailboxKey(target))?.exitSignal(process.pid, asReceived(reason), false);
       return;
     }
     const connection = await this.connection(target.node.name);
-    if ((connection.flags & DFLAG.EXIT_PAYLOAD) !== 0n) {
-      await connection.send(makeControl("PAYLOAD_EXIT2", { from: process.pid, to: target }), reason);
+    if (priority && this.altact(connection, true, "a priority exit signal")) {
+      await this.sendControl(connection, "ALTACT_SIG_SEND", { flags: ALTACT_FLAG.EXIT | prio, from: process.pid, to: target }, reason);
+    } else if ((connection.flags & DFLAG.EXIT_PAYLOAD) !== 0n) {
+      await this.sendControl(connection, "PAYLOAD_EXIT2", { from: process.pid, to: target }, reason);
     } else {
-      await connection.send(makeControl("EXIT2", { from: process.pid, to: target, reason }));
+      await this.sendControl(connection, "EXIT2", { from: process.pid, to: target, reason });
     }
   }
 
@@ -703,7 +806,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       return;
     }
     const connection = this.connections.get(target.node.name);
-    if (connection?.open) connection.send(makeControl("UNLINK_ID", { id: this.nextUnlinkId++, from: process.pid, to: target }));
+    if (connection?.open) this.sendControl(connection, "UNLINK_ID", { id: this.nextUnlinkId++, from: process.pid, to: target });
   }
 
   private nextUnlinkId = 1;
@@ -724,7 +827,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       return ref;
     }
     this.monitors.set(refKey(ref), { process, target: targetTerm, toProc, peer, ref });
-    connection.send(makeControl("MONITOR_P", { from: process.pid, toProc, ref }));
+    this.sendControl(connection, "MONITOR_P", { from: process.pid, toProc, ref });
     return ref;
   }
 
@@ -734,7 +837,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     if (!monitor || monitor.process !== process) return;
     this.monitors.delete(refKey(ref));
     const connection = this.connections.get(monitor.peer);
-    if (connection?.open) connection.send(makeControl("DEMONITOR_P", { from: process.pid, toProc: monitor.toProc, ref }));
+    if (connection?.open) this.sendControl(connection, "DEMONITOR_P", { from: process.pid, toProc: monitor.toProc, ref });
   }
 
   /**
@@ -835,14 +938,16 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       // The spawned process is monitored with the request id as the reference, as erpc does.
       this.monitors.set(key, { process: caller, target: atom("undefined"), toProc: atom("undefined"), peer, ref: reqId });
       this.spawnRequests.set(key, caller);
-      await connection.send(
-        makeControl("SPAWN_REQUEST", {
+      await this.sendControl(
+        connection,
+        "SPAWN_REQUEST",
+        {
           reqId,
           from: caller.pid,
           groupLeader: leader.pid,
           mfa: tuple(atom("erpc"), atom("execute_call"), 4),
           optList: [atom("monitor")],
-        }),
+        },
         [resultTag, atom(module), atom(fn), args],
       );
       const mine = (m: Term) => m instanceof Tuple && (m.elements[0] === atom("DOWN") || m.elements[0] === atom("spawn_reply")) && equals(m.elements[1], reqId);
@@ -865,20 +970,20 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     }
   }
 
-  /** Active aliases of this node's processes, by reference. */
-  private readonly aliases = new Map<string, ErlProcess>();
+  /** Active aliases of this node's processes, by reference, with whether each is a priority alias. */
+  private readonly aliases = new Map<string, { process: ErlProcess; priority: boolean }>();
 
   /** @internal A new alias for a local process (see ErlProcess.alias). */
-  aliasFor(process: ErlProcess): Reference {
+  aliasFor(process: ErlProcess, options: AliasOptions = {}): Reference {
     const alias = this.makeRef();
-    this.aliases.set(refKey(alias), process);
+    this.aliases.set(refKey(alias), { process, priority: options.priority === true });
     return alias;
   }
 
   /** @internal Deactivates an alias of a local process. */
   unaliasFrom(process: ErlProcess, alias: Reference): boolean {
     const key = refKey(alias);
-    if (this.aliases.get(key) !== process) return false;
+    if (this.aliases.get(key)?.process !== process) return false;
     return this.aliases.delete(key);
   }
 
@@ -977,6 +1082,8 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       connection.close(err as DistError);
       return;
     }
+    const counts = this.countsOf(connection).in;
+    counts[message.kind] = (counts[message.kind] ?? 0) + 1;
     switch (message.kind) {
       case "SEND":
       case "SEND_SENDER": {
@@ -1004,7 +1111,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
           return;
         }
         if (!this.serves(toProc)) {
-          connection.send(makeControl("MONITOR_P_EXIT", { fromProc: toProc as Encodable, to: from as Encodable, ref: ref as Encodable, reason: atom("noproc") }));
+          this.sendControl(connection, "MONITOR_P_EXIT", { fromProc: toProc as Encodable, to: from as Encodable, ref: ref as Encodable, reason: atom("noproc") });
         }
         return;
       }
@@ -1028,7 +1135,29 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       case "ALIAS_SEND":
       case "ALIAS_SEND_TT": {
         const { alias } = message.fields;
-        if (alias instanceof Reference) this.aliases.get(refKey(alias))?.deliver(message.payload!); // inactive: dropped
+        if (alias instanceof Reference) this.aliases.get(refKey(alias))?.process.deliver(message.payload!); // inactive: dropped
+        return;
+      }
+      case "ALTACT_SIG_SEND": {
+        // OTP 28+: a message (or with EXIT, an exit signal whose reason is the payload) to an alias, a name or a
+        // pid, as erl_proc_sig_queue.c handles it: to an inactive alias or a free name it is dropped, and it is
+        // a priority one only when PRIO is set and it came through an active priority alias.
+        const { flags, from, to } = message.fields as { flags: number; from: Pid; to: Term };
+        let target: ErlProcess | undefined;
+        let priorityAlias = false;
+        if (to instanceof Reference) {
+          const alias = this.aliases.get(refKey(to));
+          target = alias?.process;
+          priorityAlias = alias?.priority === true;
+        } else if (to instanceof Atom) {
+          target = this.registered.get(to.name);
+          if (!target && to.name === "net_kernel" && (flags & ALTACT_FLAG.EXIT) === 0) this.netKernel(connection, from, message.payload);
+        } else {
+          target = this.localProcess(to);
+        }
+        const priority = priorityAlias && (flags & ALTACT_FLAG.PRIO) !== 0;
+        if ((flags & ALTACT_FLAG.EXIT) !== 0) target?.exitSignal(from, message.payload!, false, priority);
+        else target?.deliver(message.payload!, priority);
         return;
       }
       case "SPAWN_REPLY":
@@ -1050,20 +1179,20 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       case "SPAWN_REQUEST_TT": {
         // This node runs no Erlang code: the caller gets a prompt error (erpc raises {erpc, notsup}), not silence.
         const { reqId, from } = message.fields;
-        connection.send(makeControl("SPAWN_REPLY", { reqId: reqId as Encodable, to: from as Encodable, flags: 0, result: atom("notsup") }));
+        this.sendControl(connection, "SPAWN_REPLY", { reqId: reqId as Encodable, to: from as Encodable, flags: 0, result: atom("notsup") });
         return;
       }
       case "LINK": {
         const { from, to } = message.fields;
         const process = this.localProcess(to);
         if (process && from instanceof Pid) process.addLink(from);
-        else if (!this.serves(to)) connection.send(makeControl("EXIT", { from: to as Encodable, to: from as Encodable, reason: atom("noproc") }));
+        else if (!this.serves(to)) this.sendControl(connection, "EXIT", { from: to as Encodable, to: from as Encodable, reason: atom("noproc") });
         return;
       }
       case "UNLINK_ID": {
         const { id, from, to } = message.fields;
         // The acknowledgement goes first, before any other signal to the sender (OTP 26's rule).
-        connection.send(makeControl("UNLINK_ID_ACK", { id: id as Encodable, from: to as Encodable, to: from as Encodable }));
+        this.sendControl(connection, "UNLINK_ID_ACK", { id: id as Encodable, from: to as Encodable, to: from as Encodable });
         if (from instanceof Pid) this.localProcess(to)?.dropLink(from);
         return;
       }
@@ -1115,7 +1244,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     const isAuth = request instanceof Tuple && request.elements[0] === atom("is_auth");
     const reply: Encodable = isAuth ? atom("yes") : tuple(atom("error"), atom("not_supported"));
     // Sent to the caller's pid: gen:call's receive matches {Tag, Reply} whether the tag is an alias or not.
-    connection.send(makeControl("SEND_SENDER", { from, to: caller }), tuple(tag as Encodable, reply));
+    this.sendControl(connection, "SEND_SENDER", { from, to: caller }, tuple(tag as Encodable, reply));
   }
 
   /** Stops the node: unregisters from epmd, closes the listener and every connection. */

@@ -9,14 +9,44 @@ import { Mailbox, type ReceiveOptions } from "./mailbox.js";
  */
 export type Destination = Pid | string | Atom | Reference | readonly [name: string | Atom, node: string];
 
+/** Options of {@link ErlProcess.send} and Node.send. */
+export interface SendOptions {
+  /**
+   * Send as a priority message (EEP 76, `erlang:send(Dest, Msg, [priority])`, OTP 28+). The receiver queues it
+   * ahead of its ordinary messages only when `to` is one of its active priority aliases; to anything else it is an
+   * ordinary message, as in BEAM. To a node without DFLAG_ALTACT_SIG (before OTP 28) the send rejects with a
+   * NodeError `unsupported` (BEAM would silently send it as an ordinary message).
+   */
+  priority?: boolean;
+}
+
+/** Options of {@link ErlProcess.alias}. */
+export interface AliasOptions {
+  /**
+   * A priority alias (`alias([priority])`, EEP 76): messages and exit signals sent to it with the priority option
+   * are received ahead of the ordinary messages in the mailbox. Without the option they are ordinary ones.
+   */
+  priority?: boolean;
+}
+
+/** Options of {@link ErlProcess.exitProcess}. */
+export interface ExitOptions {
+  /**
+   * A priority exit signal (`exit(Dest, Reason, [priority])`, OTP 28+): to a trapping process's active priority
+   * alias, its 'EXIT' message is received ahead of ordinary messages. To a node before OTP 28 the call rejects with
+   * a NodeError `unsupported`.
+   */
+  priority?: boolean;
+}
+
 /** What a process needs from its node. */
 export interface ProcessHost {
-  sendFrom(from: Pid, to: Destination, message: Encodable): Promise<void>;
+  sendFrom(from: Pid, to: Destination, message: Encodable, options?: SendOptions): Promise<void>;
   monitorFrom(process: ErlProcess, target: Pid | readonly [name: string | Atom, node: string]): Promise<Reference>;
   demonitorFrom(process: ErlProcess, ref: Reference): void;
   linkFrom(process: ErlProcess, target: Pid): Promise<void>;
-  exitFrom(process: ErlProcess, target: Pid, reason: Encodable): Promise<void>;
-  aliasFor(process: ErlProcess): Reference;
+  exitFrom(process: ErlProcess, target: Pid | Reference, reason: Encodable, options?: ExitOptions): Promise<void>;
+  aliasFor(process: ErlProcess, options?: AliasOptions): Reference;
   unaliasFrom(process: ErlProcess, alias: Reference): boolean;
   unlinkFrom(process: ErlProcess, target: Pid): void;
   processExited(process: ErlProcess, reason: Encodable, links: Pid[]): void;
@@ -58,18 +88,19 @@ export class ErlProcess implements AsyncIterable<Term> {
     return this.mailbox.size;
   }
 
-  /** @internal Called by the node to deliver a message. */
-  deliver(message: Term): void {
-    this.mailbox.deliver(message);
+  /** @internal Called by the node to deliver a message (`priority`: ahead of the ordinary ones queued). */
+  deliver(message: Term, priority = false): void {
+    this.mailbox.deliver(message, priority);
   }
 
   /**
    * Sends `message` to `to` from this process (BEAM sees this pid as the sender). Connects to the destination's
-   * node first if needed. Resolves once the message is handed to the connection.
+   * node first if needed. Resolves once the message is handed to the connection. `{ priority: true }` sends a
+   * priority message (see SendOptions).
    */
-  send(to: Destination, message: Encodable): Promise<void> {
+  send(to: Destination, message: Encodable, options?: SendOptions): Promise<void> {
     if (!this.alive) return Promise.reject(new NodeError("exited", `process ${this.pid} has exited`));
-    return this.host.sendFrom(this.pid, to, message);
+    return this.host.sendFrom(this.pid, to, message, options);
   }
 
   /**
@@ -104,12 +135,14 @@ export class ErlProcess implements AsyncIterable<Term> {
   }
 
   /**
-   * A new alias of this process (erlang:alias/0): a reference other nodes can send to (`Alias ! Msg`) until
-   * `unalias` or exit. gen_server replies to OTP 24+ callers travel this way.
+   * A new alias of this process (erlang:alias/0): a reference other nodes can send to (`Alias ! Msg`) and send exit
+   * signals to (`exit(Alias, Reason)`, OTP 28+) until `unalias` or exit. gen_server replies to OTP 24+ callers travel
+   * this way. `{ priority: true }` makes a priority alias (`alias([priority])`): what is sent to it with the
+   * priority option is received ahead of ordinary messages.
    */
-  alias(): Reference {
+  alias(options?: AliasOptions): Reference {
     if (!this.alive) throw new NodeError("exited", `process ${this.pid} has exited`);
-    return this.host.aliasFor(this);
+    return this.host.aliasFor(this, options);
   }
 
   /** Deactivates an alias: messages sent to it afterwards are dropped. True if it was active. */
@@ -144,11 +177,14 @@ export class ErlProcess implements AsyncIterable<Term> {
 
   /**
    * Sends an exit signal to another process, as erlang:exit/2: `kill` ends it unconditionally, `normal` is ignored
-   * unless it traps exits, anything else ends it unless it traps exits.
+   * unless it traps exits, anything else ends it unless it traps exits. `target` may be an alias of the process
+   * (OTP 28's exit/2 to an alias; dropped if the alias is inactive); to an alias on a node before OTP 28 this
+   * rejects with a NodeError `unsupported`, because such nodes cannot receive it (BEAM drops it silently).
+   * `{ priority: true }` sends a priority exit signal (see ExitOptions).
    */
-  exitProcess(target: Pid, reason: Encodable): Promise<void> {
+  exitProcess(target: Pid | Reference, reason: Encodable, options?: ExitOptions): Promise<void> {
     if (!this.alive) return Promise.reject(new NodeError("exited", `process ${this.pid} has exited`));
-    return this.host.exitFrom(this, target, reason);
+    return this.host.exitFrom(this, target, reason, options);
   }
 
   /** Removes a link (UNLINK_ID, acknowledged by the peer as OTP 26+ requires). */
@@ -167,16 +203,17 @@ export class ErlProcess implements AsyncIterable<Term> {
   }
 
   /**
-   * @internal An exit signal arrived from `from`: through a link (`linked`) or from exit/2. Applies Erlang's rules:
-   * `kill` (exit/2) ends the process with `killed`; a trapping process gets an 'EXIT' message; `normal` is ignored;
-   * anything else ends the process with that reason.
+   * @internal An exit signal arrived from `from`: through a link (`linked`) or from exit/2 (to the pid or an alias).
+   * Applies Erlang's rules: `kill` (exit/2) ends the process with `killed`; a trapping process gets an 'EXIT'
+   * message (with `priority`, ahead of ordinary messages); `normal` is ignored; anything else ends the process with
+   * that reason.
    */
-  exitSignal(from: Pid, reason: Term, linked: boolean): void {
+  exitSignal(from: Pid, reason: Term, linked: boolean, priority = false): void {
     if (!this.alive) return;
     if (linked && !this.links.delete(String(from))) return; // not (or no longer) linked: nothing to break
     const isAtom = (name: string) => typeof reason === "object" && reason !== null && "name" in reason && (reason as Atom).name === name;
     if (!linked && isAtom("kill")) return this.exit(atomLike("killed"));
-    if (this.trapExits) return this.deliver(exitMessage(from, reason));
+    if (this.trapExits) return this.deliver(exitMessage(from, reason), priority);
     if (isAtom("normal")) return;
     this.exit(reason);
   }
