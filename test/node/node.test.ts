@@ -88,7 +88,8 @@ describe("Node against real erl", () => {
   it("a visible node is listed by erl's nodes()", async () => {
     const node = await startNode({ hidden: false });
     await node.connect(beam.name);
-    expect(await beam.eval("nodes().")).toContainEqual(atom(node.name));
+    // BEAM's accepting side sends its challenge ack before net_kernel marks the node up: nodes() may lag a moment.
+    await expect.poll(() => beam.eval("nodes()."), { timeout: 5000 }).toContainEqual(atom(node.name));
     node.disconnect(beam.name);
     await expect.poll(() => beam.eval("nodes()."), { timeout: 5000 }).not.toContainEqual(atom(node.name));
   });
