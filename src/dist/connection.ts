@@ -1,29 +1,33 @@
 // One distribution connection after the handshake: 4-byte framing, ticks both ways, and control messages. In:
 // pass-through messages (<<112, 131, Control, [131, Payload]>>), distribution headers with the atom cache (68)
-// and fragmented messages (69, 70). Out: a distribution header without atom cache references when the peer
-// takes headers, else pass-through.
+// and fragmented messages (69, 70). Out: the frame writer (frame-writer.ts), with its busy limit.
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
-import { DecodeError, decodeTerm, encodeFrameSegments, type Atom, type Encodable, type EncodeOptions, type Term } from "../etf/index.js";
+import { DecodeError, decodeTerm, type Atom, type Encodable, type Term } from "../etf/index.js";
 import { DistError } from "./errors.js";
 import { DFLAG, encodeOptionsFor } from "./flags.js";
 import type { Handshake } from "./handshake.js";
+import { FrameWriter, newWriterStats } from "./frame-writer.js";
+import { FrameReader, TICK_FRAME } from "./frame-reader.js";
 import { DIST_FRAG_CONT, DIST_FRAG_HEADER, DIST_HEADER, Reassembler, newAtomCache, readAtomCacheRefs } from "./header.js";
+import { Ticker, type TickerTimer } from "./ticker.js";
+
+export { FRAGMENT_SIZE, DEFAULT_BUSY_LIMIT, DEFAULT_MAX_QUEUED_BYTES } from "./frame-writer.js";
 
 const PASS_THROUGH = 112;
 const VERSION = 131;
-/** A distribution header with no atom cache references: <<131, 68, 0>>. */
-const EMPTY_HEADER = Buffer.from([VERSION, DIST_HEADER, 0]);
-const TICK = Buffer.alloc(4);
-const PASS_THROUGH_PREFIX = Buffer.from([PASS_THROUGH]);
-/** Messages larger than this are sent in fragments of this size (BEAM's own choice). */
-export const FRAGMENT_SIZE = 64 * 1024;
 
 export interface ConnectionOptions {
   /** net_ticktime in seconds (default 60, as BEAM): silence this long means the peer is down. */
   tickTime?: number;
   /** Largest packet accepted from the peer, in bytes (default 1 GiB). */
   maxPacketSize?: number;
+  /** The timer ticks run on (tests drive it by hand; default: real time). */
+  tickTimer?: TickerTimer;
+  /** Bytes waiting for the socket past which the connection is busy and sends wait (default 1 MiB, BEAM's +zdbbl). */
+  busyLimit?: number;
+  /** The most bytes of sends held back while busy; past it sends are refused with DistError `busy` (default 64 MiB). */
+  maxQueuedBytes?: number;
 }
 
 interface ConnectionEvents {
@@ -31,33 +35,10 @@ interface ConnectionEvents {
   message: [control: Term, payload: Term | undefined];
   /** The connection is gone; `error` says why when it was not closed by this side. */
   close: [error: DistError | undefined];
-}
-
-const RESOLVED = Promise.resolve();
-/** Bytes held back by the cork before they are flushed anyway (see corkUntilIdle). */
-const FLUSH_BYTES = 16 * 1024;
-const EMPTY = Buffer.alloc(0);
-
-/** Reads consecutive byte runs from a list of buffers starting at `offset`, as views (no copies). */
-function sliceReader(parts: Buffer[], offset: number): (size: number) => Buffer[] {
-  let index = 0;
-  let at = offset;
-  while (index < parts.length && at >= parts[index].length) at -= parts[index++].length;
-  return (size) => {
-    const pieces: Buffer[] = [];
-    while (size > 0 && index < parts.length) {
-      const part = parts[index];
-      const take = Math.min(size, part.length - at);
-      pieces.push(part.subarray(at, at + take));
-      size -= take;
-      at += take;
-      if (at === part.length) {
-        index++;
-        at = 0;
-      }
-    }
-    return pieces;
-  };
+  /** More than the busy limit waits for the socket: sends are held back (see send). */
+  busy: [queuedBytes: number];
+  /** No longer busy, after `busyMs` milliseconds. */
+  drain: [busyMs: number];
 }
 
 export class DistConnection extends EventEmitter<ConnectionEvents> {
@@ -67,21 +48,14 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
   readonly flags: bigint;
   private readonly socket: Socket;
   private readonly maxPacketSize: number;
-  private chunks: Buffer[] = [];
-  private size = 0;
-  private readSinceTick = false;
-  private wroteSinceTick = false;
-  private silentTicks = 0;
-  private readonly ticker: NodeJS.Timeout;
+  private readonly frames: FrameReader;
+  private readonly ticker: Ticker;
   private closed = false;
   private readonly atomCache = newAtomCache();
   private readonly reassembler: Reassembler;
-  private readonly sendHeaders: boolean;
-  /** What the peer decodes (port tags, native records): every outgoing term is encoded with these. */
-  private readonly encodeOptions: EncodeOptions;
-  private nextSequence = 1n;
-  /** Counters for status pages and tests. */
-  readonly stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, fragmentsIn: 0, fragmentsOut: 0, ticksOut: 0, atomCacheRefsIn: 0 };
+  private readonly writer: FrameWriter;
+  /** Counters for status pages and tests (the outgoing ones kept by the frame writer). */
+  readonly stats = { messagesIn: 0, bytesIn: 0, fragmentsIn: 0, atomCacheRefsIn: 0, ...newWriterStats() };
 
   constructor(socket: Socket, handshake: Handshake, options: ConnectionOptions = {}) {
     super();
@@ -91,12 +65,33 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
     this.flags = handshake.flags;
     this.maxPacketSize = options.maxPacketSize ?? 1 << 30;
     this.reassembler = new Reassembler(this.maxPacketSize);
-    this.sendHeaders = (handshake.flags & DFLAG.DIST_HDR_ATOM_CACHE) !== 0n;
-    this.encodeOptions = encodeOptionsFor(handshake.flags, handshake.peerName);
+    const headers = (handshake.flags & DFLAG.DIST_HDR_ATOM_CACHE) !== 0n;
+    this.writer = new FrameWriter(socket, {
+      headers,
+      fragments: headers && (handshake.flags & DFLAG.FRAGMENTS) !== 0n,
+      encodeOptions: encodeOptionsFor(handshake.flags, handshake.peerName),
+      busyLimit: options.busyLimit,
+      maxQueuedBytes: options.maxQueuedBytes,
+      peerName: handshake.peerName,
+      stats: this.stats,
+    });
+    this.writer.on("busy", (queued) => this.emit("busy", queued));
+    this.writer.on("drain", (ms) => this.emit("drain", ms));
     socket.setNoDelay(true);
-    const tickMs = ((options.tickTime ?? 60) * 1000) / 4;
-    this.ticker = setInterval(() => this.tick(), tickMs);
-    this.ticker.unref();
+    this.frames = new FrameReader({
+      header: 4,
+      maxFrameSize: this.maxPacketSize,
+      what: `a distribution packet from ${this.peerName}`,
+      advice: "raise the connection's maxPacketSize if that node really sends messages this large",
+    });
+    this.ticker = new Ticker({
+      tickTimeMs: (options.tickTime ?? 60) * 1000,
+      bytesRead: () => this.stats.bytesIn,
+      bytesWritten: () => this.stats.bytesOut,
+      sendTick: () => this.writer.tick(),
+      timeout: () => this.shutdown(new DistError("timeout", `${this.peerName} has been silent for longer than net_ticktime (tick timeout)`)),
+      timer: options.tickTimer,
+    });
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (err) => this.shutdown(new DistError("closed", `the connection to ${this.peerName} failed: ${err.message}`, { cause: err })));
     socket.on("close", () => this.shutdown(new DistError("closed", `${this.peerName} closed the connection`)));
@@ -109,90 +104,28 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
   }
 
   /**
-   * Sends a control message and, for those that carry one, its payload. Binaries of 64 KiB and more are written
-   * by reference, not copied: the promise settles once the socket has taken them (at once when there are none),
-   * and such a binary must not be changed before it settles.
+   * Sends a control message and, for those that carry one, its payload. Resolves once the socket has it: at once
+   * unless the connection is busy (more than `busyLimit` bytes wait for the socket), else in order as the socket
+   * takes what waits. Binaries of 64 KiB and more are written by reference, not copied: the promise settles once
+   * the socket has taken them, and such a binary must not be changed before it settles. Rejects, never throws: with
+   * the EncodeError of a term the peer cannot take, DistError `busy` when `maxQueuedBytes` wait already (`force`,
+   * for the node's own signals, queues regardless), or DistError `closed` when the connection is or goes down
+   * before the message was written.
    */
-  send(control: Encodable, payload?: Encodable): Promise<void> {
-    if (this.closed) throw new DistError("closed", `the connection to ${this.peerName} is closed`);
-    const prefix = this.sendHeaders ? EMPTY_HEADER : PASS_THROUGH_PREFIX;
-    const terms = payload === undefined ? [control] : [control, payload];
-    // Large binaries in the message are written by reference, not copied (encodeFrameSegments).
-    const { parts, controlEnd } = encodeFrameSegments(prefix, terms, !this.sendHeaders, this.encodeOptions);
-    const length = parts.reduce((sum, part) => sum + part.length, 0);
-    this.corkUntilIdle(length);
-    if (length - 4 > FRAGMENT_SIZE + 1024 && payload !== undefined && this.sendHeaders && (this.flags & DFLAG.FRAGMENTS) !== 0n) {
-      this.sendFragmented(parts, 4 + prefix.length, controlEnd);
-    } else {
-      for (const part of parts) if (part.length > 0) this.socket.write(part);
-      this.stats.bytesOut += length;
-    }
-    this.wroteSinceTick = true;
-    this.stats.messagesOut++;
-    if (parts.length === 1) return RESOLVED;
-    // The message refers to the caller's large binaries: settle once the socket has taken them, after which the
-    // caller may change them again.
-    return new Promise((resolve) => this.socket.write(EMPTY, () => resolve()));
+  send(control: Encodable, payload?: Encodable, force = false): Promise<void> {
+    if (this.closed) return Promise.reject(new DistError("closed", `the connection to ${this.peerName} is closed`));
+    return this.writer.send(control, payload, force);
   }
 
-  /**
-   * Sends a large message as fragments (as BEAM does since OTP 22), so that other messages on the connection are
-   * not held up behind one large packet on the peer's side. `parts` is the encoded frame; the fragments carry its
-   * bytes from `bodyStart` (the control message, then the payload); the first one holds the whole control
-   * message (up to `controlEnd`), as the protocol requires. All fragments are written at once: fragments of
-   * different messages never interleave.
-   */
-  private sendFragmented(parts: Buffer[], bodyStart: number, controlEnd: number): void {
-    const total = parts.reduce((sum, part) => sum + part.length, 0);
-    const bodyLength = total - bodyStart;
-    const firstSize = Math.min(bodyLength, Math.max(FRAGMENT_SIZE, controlEnd - bodyStart));
-    const count = 1 + Math.ceil((bodyLength - firstSize) / FRAGMENT_SIZE);
-    const sequence = this.nextSequence++;
-    const body = sliceReader(parts, bodyStart);
-    for (let index = 0; index < count; index++) {
-      const size = index === 0 ? firstSize : Math.min(FRAGMENT_SIZE, bodyLength - firstSize - (index - 1) * FRAGMENT_SIZE);
-      const header = Buffer.allocUnsafe(index === 0 ? 4 + 19 : 4 + 18);
-      const length = header.length - 4 + size;
-      header.writeUInt32BE(length, 0);
-      header[4] = VERSION;
-      header[5] = index === 0 ? DIST_FRAG_HEADER : DIST_FRAG_CONT;
-      header.writeBigUInt64BE(sequence, 6);
-      header.writeBigUInt64BE(BigInt(count - index), 14);
-      if (index === 0) header[22] = 0; // no atom cache references
-      this.socket.write(header);
-      for (const piece of body(size)) this.socket.write(piece);
-      this.stats.bytesOut += 4 + length;
-    }
-    this.stats.fragmentsOut += count;
+  /** True while sends are held back because the socket has more than the busy limit waiting. */
+  get busy(): boolean {
+    return this.writer.busy;
   }
 
-  /**
-   * Holds writes back until the event loop is idle, then flushes them in one go: every message sent in the same
-   * turn of the loop leaves in one write system call instead of one each. A sender that keeps the loop busy (a
-   * loop of awaited sends never yields to it) is flushed every FLUSH_BYTES, so that the peer works on the first
-   * messages while the next are encoded.
-   */
-  private corkUntilIdle(length: number): void {
-    if (this.corked) {
-      this.corkedBytes += length;
-      if (this.corkedBytes >= FLUSH_BYTES) {
-        this.corkedBytes = 0;
-        this.socket.uncork();
-        this.socket.cork();
-      }
-      return;
-    }
-    this.corked = true;
-    this.corkedBytes = length;
-    this.socket.cork();
-    setImmediate(() => {
-      this.corked = false;
-      this.socket.uncork();
-    });
+  /** Bytes waiting to go out: in the socket, and held back while busy. */
+  get queuedBytes(): number {
+    return this.writer.queuedBytes;
   }
-
-  private corked = false;
-  private corkedBytes = 0;
 
   /** Closes the connection (the peer sees the node go down); `reason`, if given, is what `close` reports. */
   close(reason?: DistError): void {
@@ -203,45 +136,23 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
   private shutdown(error: DistError | undefined): void {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.ticker);
+    this.ticker.stop();
+    // Every send still held back settles now: the connection is gone before they were written.
+    this.writer.close(error ?? new DistError("closed", `the connection to ${this.peerName} was closed by this node`));
     this.socket.destroy();
     this.emit("close", error);
   }
 
-  private tick(): void {
-    if (this.readSinceTick) {
-      this.silentTicks = 0;
-    } else if (++this.silentTicks >= 4) {
-      this.shutdown(new DistError("timeout", `${this.peerName} has been silent for longer than net_ticktime (tick timeout)`));
-      return;
-    }
-    this.readSinceTick = false;
-    if (!this.wroteSinceTick) {
-      this.socket.write(TICK);
-      this.stats.ticksOut++;
-    }
-    this.wroteSinceTick = false;
-  }
-
   private onData(chunk: Buffer): void {
-    this.readSinceTick = true;
-    this.stats.bytesIn += chunk.length;
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    while (!this.closed && this.size >= 4) {
-      if (this.chunks[0].length < 4) this.chunks = [Buffer.concat(this.chunks)];
-      const length = this.chunks[0].readUInt32BE(0);
-      if (length > this.maxPacketSize) {
-        this.fail(new DistError("protocol", `${this.peerName} sent a packet of ${length} bytes, more than maxPacketSize`));
-        return;
+    this.stats.bytesIn += chunk.length; // also what the ticker watches for signs of life
+    const frames = this.frames;
+    frames.push(chunk);
+    try {
+      for (let packet = frames.next(); packet !== undefined && !this.closed; packet = frames.next()) {
+        if (packet !== TICK_FRAME) this.onPacket(packet);
       }
-      if (this.size < 4 + length) return;
-      const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
-      const packet = all.subarray(4, 4 + length);
-      const rest = all.subarray(4 + length);
-      this.chunks = rest.length > 0 ? [rest] : [];
-      this.size = rest.length;
-      if (length > 0) this.onPacket(packet);
+    } catch (err) {
+      this.fail(err as DistError); // only the frame reader throws here (onPacket catches its own)
     }
   }
 

@@ -1,15 +1,39 @@
 // Control messages of the distribution protocol (erl_dist_protocol "Protocol between Connected Nodes"), OTP 25 to
 // 29: one table gives each message its tag, its fields in order, and whether a payload (message, reason or
-// argument list) follows. parseControl checks an incoming control tuple against it; makeControl builds one.
+// argument list) follows; field names carry their types (a `from` is a pid, a `ref` a reference...), checked as
+// OTP's dist.c checks them. parseControl checks an incoming control tuple against it; makeControl builds one.
+// The *_TT kinds are their untraced kind plus a seq_trace token (OTP's dist.c: the token is the last element,
+// except in EXIT_TT and EXIT2_TT, where the reason follows it).
 import { Atom, Pid, Reference, Tuple, atom, type Encodable, type Term } from "../etf/index.js";
 import { DistError } from "./errors.js";
+
+const isPid = (v: Term) => v instanceof Pid;
+const isInteger = (v: Term) => (typeof v === "number" && Number.isInteger(v)) || typeof v === "bigint";
+const isPidOrName = (v: Term) => v instanceof Pid || v instanceof Atom;
+
+/** What each field must be, by its name (fields not listed may be any term), as OTP's dist.c requires. */
+const FIELD_TYPES: Record<string, readonly [check: (value: Term) => boolean, what: string]> = {
+  from: [isPid, "a pid"],
+  to: [isPid, "a pid"],
+  toName: [(v) => v instanceof Atom, "an atom"],
+  toProc: [isPidOrName, "a pid or an atom"],
+  fromProc: [isPidOrName, "a pid or an atom"],
+  ref: [(v) => v instanceof Reference, "a reference"],
+  reqId: [(v) => v instanceof Reference, "a reference"],
+  alias: [(v) => v instanceof Reference, "a reference"],
+  groupLeader: [isPid, "a pid"],
+  id: [isInteger, "an integer"],
+  flags: [isInteger, "an integer"],
+  result: [isPidOrName, "a pid or an atom"],
+  mfa: [(v) => v instanceof Tuple && v.length === 3 && v.elements[0] instanceof Atom && v.elements[1] instanceof Atom && isInteger(v.elements[2] as Term), "{Module, Function, Arity}"],
+};
 
 const SPEC = {
   LINK: [1, ["from", "to"], false],
   SEND: [2, ["unused", "to"], true],
   EXIT: [3, ["from", "to", "reason"], false],
   UNLINK: [4, ["from", "to"], false],
-  NODE_LINK: [5, [], false],
+  // 5 was NODE_LINK, which no OTP since R-something sends; dist.h marks it free for reuse, and dist.c rejects it.
   REG_SEND: [6, ["from", "unused", "toName"], true],
   GROUP_LEADER: [7, ["from", "to"], false],
   EXIT2: [8, ["from", "to", "reason"], false],
@@ -50,6 +74,26 @@ export const ALTACT_FLAG = { PRIO: 1, TOKEN: 2, ALIAS: 4, NAME: 8, EXIT: 16 } as
 /** The name of a control message, e.g. "REG_SEND". */
 export type ControlKind = keyof typeof SPEC;
 
+/**
+ * A control message with a tag that erldist cannot act on: a tag it does not know, or a known one whose elements
+ * are not what the protocol says (a wrong count, a field of the wrong type, a payload missing or extra). BEAM logs
+ * such a message and keeps the connection (dist.c's invalid_message); the node does likewise (its unknownControl
+ * event). A term that is not a tuple with an integer tag at all is a plain DistError instead.
+ */
+export class UnusableControlError extends DistError {
+  constructor(
+    /** The message's tag (its first element). */
+    readonly tag: number,
+    /** The kind the tag names, when erldist knows it. */
+    readonly kind: ControlKind | undefined,
+    /** The control tuple as it came. */
+    readonly control: Tuple,
+    message: string,
+  ) {
+    super("protocol", message);
+  }
+}
+
 /** A control message: its kind, its fields by the protocol's names, and the payload when the kind has one. */
 export interface ControlMessage {
   kind: ControlKind;
@@ -81,19 +125,31 @@ export function parseControl(control: unknown, payload: Term | undefined): Contr
   }
   const tag = control.elements[0];
   const kind = BY_TAG.get(tag);
-  if (kind === undefined) throw new DistError("protocol", `unknown control message tag ${tag}`);
+  const unusable = (why: string) => new UnusableControlError(tag, kind, control, why);
+  if (kind === undefined) throw unusable(`unknown control message tag ${tag} (${control.length} elements)`);
   const [, names, withPayload] = SPEC[kind];
   // OTP may extend ALTACT_SIG_SEND with more elements (dist.c only checks that it is large enough): so do we.
   const extensible = kind === "ALTACT_SIG_SEND";
   if (extensible ? control.length < names.length + 1 : control.length !== names.length + 1) {
-    throw new DistError("protocol", `${kind} has ${extensible ? "at least " : ""}${names.length + 1} elements, not ${control.length}`);
+    throw unusable(`${kind} has ${extensible ? "at least " : ""}${names.length + 1} elements, not ${control.length}`);
   }
   if (withPayload !== (payload !== undefined)) {
-    throw new DistError("protocol", withPayload ? `${kind} must be followed by a payload` : `${kind} takes no payload`);
+    throw unusable(withPayload ? `${kind} must be followed by a payload` : `${kind} takes no payload`);
   }
   const fields: Record<string, Term> = {};
   names.forEach((name, i) => (fields[name] = control.elements[i + 1] as Term));
-  if (kind === "ALTACT_SIG_SEND") checkAltact(fields, control.elements as Term[]);
+  if (kind === "ALTACT_SIG_SEND") {
+    try {
+      checkAltact(fields, control.elements as Term[]);
+    } catch (err) {
+      throw unusable((err as Error).message);
+    }
+  } else {
+    for (const name of names) {
+      const type = FIELD_TYPES[name];
+      if (type && !type[0](fields[name])) throw unusable(`${kind}'s ${name} must be ${type[1]}`);
+    }
+  }
   return { kind, tag, fields, payload };
 }
 

@@ -13,6 +13,7 @@ export type DistErrorCode =
   | "closed" // the connection closed
   | "timeout" // no answer in time (handshake), or silence beyond net_ticktime (tick timeout)
   | "aborted" // the caller's AbortSignal fired
+  | "busy" // the connection is busy and maxQueuedBytes of sends wait for it already (the peer is not reading)
   // TLS distribution (a TlsError, whose `reason` says more):
   | "peer_cert_rejected" // this node did not accept the peer's certificate (unknown CA, expired, name mismatch, none)
   | "cert_rejected" // the peer did not accept this node's certificate (its TLS alert says why, or it sent none)

@@ -122,10 +122,10 @@ function outcome(theirs: { name: string; flags: bigint; creation: number }, iden
 async function guarded<T>(
   socket: Socket,
   identity: HandshakeIdentity,
-  steps: (reader: PacketReader, send: (body: Buffer) => void, header: 2 | 4) => Promise<T>,
+  steps: (reader: PacketReader, send: (body: Buffer) => void) => Promise<T>,
 ): Promise<T> {
   const header = identity.packetHeader ?? 2;
-  const reader = new PacketReader(socket, { plain: header === 2 });
+  const reader = new PacketReader(socket, { header });
   const send = (body: Buffer): void => void socket.write(packet(body, header));
   const timeout = identity.timeout ?? 7000;
   const timer = setTimeout(() => reader.fail(new DistError("timeout", `the handshake did not complete within ${timeout} ms`)), timeout);
@@ -133,7 +133,7 @@ async function guarded<T>(
   if (identity.signal?.aborted) onAbort();
   identity.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    return await steps(reader, send, header);
+    return await steps(reader, send);
   } catch (err) {
     socket.destroy();
     throw err;
@@ -148,10 +148,10 @@ async function guarded<T>(
  * name the peer presents. Resolves when the connection is up; rejects with a DistError (the socket destroyed).
  */
 export function initiateHandshake(socket: Socket, identity: HandshakeIdentity, expectedPeer?: string): Promise<Handshake> {
-  return guarded(socket, identity, async (reader, send, header) => {
+  return guarded(socket, identity, async (reader, send) => {
     const peer = expectedPeer ?? "the peer";
     send(nameMessage(identity));
-    let status = (await reader.next(header)).toString("latin1");
+    let status = (await reader.next()).toString("latin1");
     if (!status.startsWith("s")) throw new DistError("protocol", `expected a status message from ${peer}`);
     status = status.slice(1);
     switch (status) {
@@ -172,7 +172,7 @@ export function initiateHandshake(socket: Socket, identity: HandshakeIdentity, e
         }
         throw new DistError("protocol", `${peer} answered with an unknown status '${status.slice(0, 40)}'`);
     }
-    const theirs = parseNameMessage(await reader.next(header), true);
+    const theirs = parseNameMessage(await reader.next(), true);
     if (expectedPeer !== undefined && theirs.name !== expectedPeer) {
       throw new DistError("name_mismatch", `connected to ${expectedPeer}, but the node there is ${theirs.name}`);
     }
@@ -185,7 +185,7 @@ export function initiateHandshake(socket: Socket, identity: HandshakeIdentity, e
     send(reply);
     let ack: Buffer;
     try {
-      ack = await reader.next(header);
+      ack = await reader.next();
     } catch (err) {
       if (err instanceof DistError && err.code === "closed") {
         throw new DistError(
@@ -214,8 +214,8 @@ export function acceptHandshake(
   identity: HandshakeIdentity,
   decide: (peerName: string, peerFlags: bigint) => AcceptStatus = () => "ok",
 ): Promise<Handshake> {
-  return guarded(socket, identity, async (reader, send, header) => {
-    const theirs = parseNameMessage(await reader.next(header), false);
+  return guarded(socket, identity, async (reader, send) => {
+    const theirs = parseNameMessage(await reader.next(), false);
     if ((theirs.flags & DFLAG.NAME_ME) !== 0n) {
       send(Buffer.from("snot_allowed", "latin1"));
       throw new DistError("not_allowed", `${theirs.name} asked for a dynamic name, which erldist does not hand out`);
@@ -227,12 +227,12 @@ export function acceptHandshake(
       throw new DistError(status, `refused the connection from ${theirs.name} (${status})`);
     }
     if (status === "alive") {
-      const answer = (await reader.next(header)).toString("latin1");
+      const answer = (await reader.next()).toString("latin1");
       if (answer !== "strue") throw new DistError("alive", `${theirs.name} chose not to replace its existing connection`);
     }
     const ours = challenge();
     send(nameMessage(identity, ours));
-    const reply = await reader.next(header);
+    const reply = await reader.next();
     if (reply.length < 21 || reply[0] !== 0x72) throw new DistError("protocol", `expected the challenge reply ('r') from ${theirs.name}`);
     if (!sameDigest(reply.subarray(5, 21), digest(ours, identity.cookie))) {
       throw new DistError(

@@ -5,6 +5,7 @@ import { CodedError } from "../coded-error.js";
 export type NodeErrorCode =
   | "no_cookie" // no cookie given and none in ERLANG_COOKIE or ~/.erlang.cookie
   | "bad_name" // not an alive@host node name
+  | "bad_argument" // not a destination (pid, alias, name or [name, node]), or a name that is not a string or Atom
   | "listen_failed" // the distribution port could not be opened
   | "not_registered" // epmd on the peer's host knows no node of that name
   | "unreachable" // the peer's distribution port does not answer

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { randomInt } from "node:crypto";
 import {
   ALTACT_FLAG,
+  DEFAULT_MAX_QUEUED_BYTES,
   DFLAG,
   DistConnection,
   DistError,
@@ -17,6 +18,7 @@ import {
   acceptHandshake,
   initiateHandshake,
   makeControl,
+  UnusableControlError,
   parseControl,
   type AcceptStatus,
   type ControlKind,
@@ -29,7 +31,8 @@ import { EpmdError, lookupNode, registerNode, type EpmdRegistration } from "../e
 import { Atom, ImproperList, Pid, Reference, Tuple, atom, decode, encode, equals, improperList, tuple, type Encodable, type Term } from "../etf/index.js";
 import { CallError, NodeError } from "./errors.js";
 import { iolistToString } from "./iolist.js";
-import { ErlProcess, type AliasOptions, type Destination, type ExitOptions, type ProcessHost, type SendOptions } from "./process.js";
+import { checkDestination, ignorable, nodeNameOf, type CheckedDestination, type Destination, type NodeName } from "./destination.js";
+import { ErlProcess, type AliasOptions, type ExitOptions, type ProcessHost, type SendOptions } from "./process.js";
 
 export interface NodeOptions {
   /** `alive@host` (a long name), or just `alive`, which gets this host's name. */
@@ -60,6 +63,22 @@ export interface NodeOptions {
   /** Milliseconds a connection setup may take (default 7000, erl's net_setuptime). */
   connectTimeout?: number;
   /**
+   * @internal Capability flags not to advertise. For tests: without DFLAG_SEND_SENDER and DFLAG_EXIT_PAYLOAD, BEAM
+   * sends the older kinds (SEND, EXIT, EXIT2 and their *_TT forms) that it still sends to such peers.
+   */
+  withoutFlags?: bigint;
+  /**
+   * Bytes waiting for a connection's socket past which it is busy and sends are held back until it drains (default
+   * 1 MiB, as BEAM's dist buffer busy limit, `erl +zdbbl 1024`).
+   */
+  busyLimit?: number;
+  /**
+   * The most bytes of sends a busy connection holds back (default 64 MiB); a send past it is refused with DistError
+   * `busy`. It bounds the memory of senders that do not await their sends. Signals the node sends by itself (exit
+   * signals, links, monitors) are queued regardless.
+   */
+  maxQueuedBytes?: number;
+  /**
    * TLS distribution, as erl's `-proto_dist inet_tls -ssl_dist_optfile File`: every connection, both ways, runs TLS
    * first (certificates checked as the options say), then the distribution handshake inside it. See TlsOptions.
    */
@@ -79,6 +98,10 @@ export interface PeerInfo {
   /** Whether the peer connected as a hidden node (no DFLAG_PUBLISHED). */
   hidden: boolean;
   stats: ConnectionStats;
+  /** Whether sends to it are held back now (see the `busy` event). */
+  busy: boolean;
+  /** Bytes waiting to go to it: in the socket, and held back while busy. */
+  queuedBytes: number;
 }
 
 /** Totals over the node's life, closed connections included. */
@@ -89,7 +112,20 @@ export interface NodeStats {
   messagesOut: number;
   bytesIn: number;
   bytesOut: number;
+  /** Times a connection became busy (see the `busy` event). */
+  busyCount: number;
+  /** Milliseconds connections spent busy (spells that ended). */
+  busyMs: number;
+  /** Sends that waited because their connection was busy. */
+  sendsHeld: number;
+  /** Sends refused with DistError `busy`: maxQueuedBytes waited already. */
+  sendsRefused: number;
+  /** Signals this node sends by itself that could not go (see the `signalFailed` event). */
+  signalsFailed: number;
 }
+
+/** The counters of a connection that NodeStats sums over connections. */
+const SUMMED = ["messagesIn", "messagesOut", "bytesIn", "bytesOut", "busyCount", "busyMs", "sendsHeld", "sendsRefused"] as const;
 
 /**
  * Control messages of one connection, by kind, each way (see Node.controlStats): which protocol messages a peer's
@@ -100,6 +136,11 @@ export interface ControlStats {
   in: Partial<Record<ControlKind, number>>;
   /** Sent to the peer, by kind. */
   out: Partial<Record<ControlKind, number>>;
+  /**
+   * Received control messages this node could not act on, by tag: an unknown tag, or a known one in a shape it
+   * cannot use (see the `unknownControl` event). They are ignored, as BEAM ignores them, and the connection stays.
+   */
+  unknown: Partial<Record<number, number>>;
 }
 
 interface NodeEvents {
@@ -116,6 +157,25 @@ interface NodeEvents {
    * connection is closed. `from` is the address it came from.
    */
   acceptFailed: [error: DistError, from: string];
+  /**
+   * The connection to `name` is busy: more than `busyLimit` bytes wait for the socket (a slow or paused peer), and
+   * sends are held back until it drains (BEAM's busy_dist_port).
+   */
+  busy: [name: string, queuedBytes: number];
+  /** The connection to `name` is no longer busy, after `busyMs` milliseconds. */
+  drain: [name: string, busyMs: number];
+  /**
+   * A signal this node sends by itself (an exit signal of an exiting process, a link, a monitor, a protocol answer)
+   * could not go: its connection closed meanwhile, or its exit reason cannot be encoded.
+   */
+  signalFailed: [name: string, kind: ControlKind, error: Error];
+  /**
+   * `name` sent a control message this node cannot act on: a tag it does not know (a newer OTP's), or a known tag in
+   * a shape it cannot use (`error` says which and why; `error.control` is the tuple). It is ignored, as BEAM ignores
+   * such messages, and the connection stays up. Reported once per tag per connection; every one is counted in
+   * `controlStats(name).unknown`. With no listener, the first of each tag is written to the console instead.
+   */
+  unknownControl: [name: string, tag: number, error: UnusableControlError];
 }
 
 /** The callbacks of a server made with {@link Node.serve}. */
@@ -186,14 +246,18 @@ function down(ref: Reference, target: Encodable, reason: Encodable): Term {
   return asReceived(tuple(atom("DOWN"), ref, atom("process"), target, reason));
 }
 
-function describe(dest: Pid | readonly [name: string | Atom, node: string]): string {
-  return dest instanceof Pid ? String(dest) : `${String(dest[0])} on ${dest[1]}`;
+function describe(dest: Pid | readonly [name: string | Atom, node: NodeName]): string {
+  const text = (name: string | Atom) => (name instanceof Atom ? name.name : name);
+  return dest instanceof Pid ? String(dest) : `${text(dest[0])} on ${text(dest[1])}`;
 }
 
 /** A message sent between local processes arrives as it would over the wire: as the term it encodes to. */
 function asReceived(message: Encodable): Term {
   return decode(encode(message));
 }
+
+/** What a send that completes at once returns (one promise for all of them). */
+const RESOLVED = Promise.resolve();
 
 export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   readonly name: string;
@@ -208,7 +272,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   private readonly connections = new Map<string, DistConnection>();
   private readonly connectedAt = new Map<DistConnection, { since: number; hidden: boolean }>();
   /** Counters of the connections that have closed, and of connections made. */
-  private readonly closedTotals: NodeStats = { connectionsUp: 0, connectionsDown: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
+  private readonly closedTotals = { connectionsUp: 0, connectionsDown: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, busyCount: 0, busyMs: 0, sendsHeld: 0, sendsRefused: 0 };
   /** When the node started (ms since the epoch). */
   readonly startedAt = Date.now();
   private readonly pending = new Map<string, { controller: AbortController; done: Promise<DistConnection> }>();
@@ -299,8 +363,8 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   }
 
   /** Counters of the connection to `peer` (messages, bytes, fragments, ticks), if connected. */
-  connectionStats(peer: string): DistConnection["stats"] | undefined {
-    const stats = this.connections.get(peer)?.stats;
+  connectionStats(peer: NodeName): DistConnection["stats"] | undefined {
+    const stats = this.connections.get(nodeNameOf(peer))?.stats;
     return stats && { ...stats };
   }
 
@@ -316,18 +380,15 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       since: this.connectedAt.get(connection)?.since ?? this.startedAt,
       hidden: this.connectedAt.get(connection)?.hidden ?? true,
       stats: { ...connection.stats },
+      busy: connection.busy,
+      queuedBytes: connection.queuedBytes,
     }));
   }
 
   /** Totals since the node started: connections made and lost, messages and bytes both ways (closed connections included). */
   stats(): NodeStats {
-    const totals = { ...this.closedTotals };
-    for (const connection of this.connections.values()) {
-      totals.messagesIn += connection.stats.messagesIn;
-      totals.messagesOut += connection.stats.messagesOut;
-      totals.bytesIn += connection.stats.bytesIn;
-      totals.bytesOut += connection.stats.bytesOut;
-    }
+    const totals = { ...this.closedTotals, signalsFailed: this.signalsFailed };
+    for (const connection of this.connections.values()) for (const key of SUMMED) totals[key] += connection.stats[key];
     return totals;
   }
 
@@ -336,7 +397,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       name: this.name,
       cookie: this.cookie,
       creation: this.creation,
-      flags: this.hidden ? ERLDIST_FLAGS : ERLDIST_FLAGS | DFLAG.PUBLISHED,
+      flags: (this.hidden ? ERLDIST_FLAGS : ERLDIST_FLAGS | DFLAG.PUBLISHED) & ~(this.options.withoutFlags ?? 0n),
       timeout: this.options.connectTimeout ?? 7000,
       packetHeader: this.carrier ? 4 : 2, // inet_tls_dist runs the handshake with 4-byte lengths
     };
@@ -346,7 +407,8 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
    * Connects to a node (resolves true once connected; at once if it already is). Rejects with a NodeError or a
    * DistError that says why: the name is not registered, the cookie was rejected, the node is unreachable...
    */
-  async connect(peer: string, options: { signal?: AbortSignal; port?: number; timeout?: number } = {}): Promise<true> {
+  async connect(peer: NodeName, options: { signal?: AbortSignal; port?: number; timeout?: number } = {}): Promise<true> {
+    peer = nodeNameOf(peer);
     const timeout = options.timeout ?? this.options.connectTimeout ?? 7000;
     const deadline = AbortSignal.timeout(timeout);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
@@ -505,19 +567,22 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   private up(socket: Socket, handshake: Handshake): DistConnection {
     const old = this.connections.get(handshake.peerName);
     if (old) old.close();
-    const connection = new DistConnection(socket, handshake, { tickTime: this.options.tickTime });
+    const connection = new DistConnection(socket, handshake, {
+      tickTime: this.options.tickTime,
+      busyLimit: this.options.busyLimit,
+      maxQueuedBytes: this.options.maxQueuedBytes,
+    });
     const peer = handshake.peerName;
     this.connections.set(peer, connection);
     this.connectedAt.set(connection, { since: Date.now(), hidden: (handshake.peerFlags & DFLAG.PUBLISHED) === 0n });
     this.closedTotals.connectionsUp++;
     connection.on("message", (control, payload) => this.route(connection, control, payload));
+    connection.on("busy", (queued) => this.emit("busy", peer, queued));
+    connection.on("drain", (ms) => this.emit("drain", peer, ms));
     connection.once("close", (error) => {
       this.connectedAt.delete(connection);
       this.closedTotals.connectionsDown++;
-      this.closedTotals.messagesIn += connection.stats.messagesIn;
-      this.closedTotals.messagesOut += connection.stats.messagesOut;
-      this.closedTotals.bytesIn += connection.stats.bytesIn;
-      this.closedTotals.bytesOut += connection.stats.bytesOut;
+      for (const key of SUMMED) this.closedTotals[key] += connection.stats[key];
       if (this.connections.get(peer) === connection) {
         this.connections.delete(peer);
         for (const process of [...this.mailboxes.values()]) {
@@ -542,11 +607,22 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   }
 
   /**
-   * Sends a message (from no process in particular) to a pid, a name registered on this node, or `[name, node]`,
-   * connecting first if needed (as BEAM does on send). Resolves once the message is handed to the connection (for
-   * binaries of 64 KiB and more, which are sent without copying: once the socket has taken them; do not change
-   * such a binary before then). A message to a node that cannot be reached rejects with the connection error
-   * (BEAM would drop it silently). `{ priority: true }` sends a priority message (see SendOptions).
+   * Sends a message (from no process in particular) to a pid, an alias, a name registered on this node, or
+   * `[name, node]`, connecting first if needed (as BEAM does on send).
+   *
+   * The contract, as a Node stream's write() is for bytes:
+   * - A destination that is not one (or a malformed node name) throws a NodeError at the call.
+   * - The promise resolves once the socket has the message, and it then arrives in order unless the connection
+   *   dies. While the connection is busy (more than `busyLimit` bytes wait for a slow or paused peer), it resolves
+   *   only when the message's turn comes: `await` each send to be held back, as BEAM suspends a sender on a busy
+   *   dist port.
+   * - It rejects with a typed error: the EncodeError of a message that cannot be sent, the connection's error when
+   *   the node cannot be reached or goes down first (BEAM would drop the message silently), or DistError `busy` when
+   *   `maxQueuedBytes` wait already (the cap for senders that do not wait).
+   * - It may be ignored (fire-and-forget): a rejection nobody awaits is not an unhandled rejection.
+   *
+   * Binaries of 64 KiB and more are sent without copying: do not change one before its send settles.
+   * `{ priority: true }` sends a priority message (see SendOptions).
    */
   send(to: Destination, message: Encodable, options?: SendOptions): Promise<void> {
     this.sender ??= this.makePid();
@@ -557,56 +633,116 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   private sender: Pid | undefined;
 
   /**
-   * @internal Sends from a pid of this node; used by processes and by send. As BEAM's dist.c does: to a peer with
-   * DFLAG_ALTACT_SIG (OTP 28+), alias sends and priority sends go as ALTACT_SIG_SEND; to older peers alias sends
-   * go as ALIAS_SEND, and a priority send is refused (see SendOptions).
+   * @internal Sends from a pid of this node; used by processes and by send (whose contract this is): checks the
+   * destination at the call, and returns a promise that may be ignored.
    */
-  async sendFrom(from: Pid, to: Destination, message: Encodable, options: SendOptions = {}): Promise<void> {
+  sendFrom(from: Pid, to: Destination, message: Encodable, options: SendOptions = {}): Promise<void> {
+    const destination = checkDestination(to);
+    return ignorable(this.deliverFrom(from, destination, message, options));
+  }
+
+  /**
+   * As BEAM's dist.c does: to a peer with DFLAG_ALTACT_SIG (OTP 28+), alias sends and priority sends go as
+   * ALTACT_SIG_SEND; to older peers alias sends go as ALIAS_SEND, and a priority send is refused (see SendOptions).
+   */
+  private deliverFrom(from: Pid, destination: CheckedDestination, message: Encodable, options: SendOptions): Promise<void> {
     const priority = options.priority === true;
-    const prio = priority ? ALTACT_FLAG.PRIO : 0;
-    if (to instanceof Reference) {
-      if (to.node.name === this.name) {
-        const alias = this.aliases.get(refKey(to)); // an inactive alias: dropped, as in BEAM
-        alias?.process.deliver(asReceived(message), priority && alias.priority);
-        return;
-      }
-      const connection = await this.connection(to.node.name);
-      if (this.altact(connection, priority, "a priority message")) {
-        await this.sendControl(connection, "ALTACT_SIG_SEND", { flags: ALTACT_FLAG.ALIAS | prio, from, to }, message);
+    try {
+      let peer: string;
+      if (destination.kind === "name") {
+        peer = destination.node ?? this.name;
+        if (peer === this.name) {
+          const process = this.registered.get(destination.name);
+          if (!process) throw new NodeError("not_registered", `no process is registered as '${destination.name}' on this node`);
+          process.deliver(asReceived(message));
+          return RESOLVED;
+        }
       } else {
-        await this.sendControl(connection, "ALIAS_SEND", { from, alias: to }, message);
+        const to = destination.kind === "pid" ? destination.pid : destination.alias;
+        peer = to.node.name;
+        if (peer === this.name) {
+          if (destination.kind === "alias") {
+            const alias = this.aliases.get(refKey(destination.alias)); // an inactive alias: dropped, as in BEAM
+            alias?.process.deliver(asReceived(message), priority && alias.priority);
+          } else {
+            // Priority counts only through a priority alias: to a pid it is an ordinary message, as in BEAM.
+            this.mailboxes.get(mailboxKey(destination.pid))?.deliver(asReceived(message)); // a dead pid: dropped, as in BEAM
+          }
+          return RESOLVED;
+        }
       }
-      return;
-    }
-    if (to instanceof Pid) {
-      if (to.node.name === this.name) {
-        // Priority counts only through a priority alias: to a pid it is an ordinary message, as in BEAM.
-        this.mailboxes.get(mailboxKey(to))?.deliver(asReceived(message)); // to a dead local pid: dropped, as in BEAM
-        return;
-      }
-      const connection = await this.connection(to.node.name);
-      if (priority && this.altact(connection, priority, "a priority message")) {
-        await this.sendControl(connection, "ALTACT_SIG_SEND", { flags: prio, from, to }, message);
-      } else {
-        await this.sendControl(connection, "SEND_SENDER", { from, to }, message);
-      }
-      return;
-    }
-    const [name, peer] = typeof to === "string" || to instanceof Atom ? [to, this.name] : to;
-    const nameText = typeof name === "string" ? name : name.name;
-    if (peer === this.name) {
-      const process = this.registered.get(nameText);
-      if (!process) throw new NodeError("not_registered", `no process is registered as '${nameText}' on this node`);
-      process.deliver(asReceived(message));
-      return;
-    }
-    const connection = await this.connection(peer);
-    if (priority && this.altact(connection, priority, "a priority message")) {
-      await this.sendControl(connection, "ALTACT_SIG_SEND", { flags: ALTACT_FLAG.NAME | prio, from, to: atom(nameText) }, message);
-    } else {
-      await this.sendControl(connection, "REG_SEND", { from, toName: atom(nameText) }, message);
+      // Connected (the usual case): straight to the connection, so a held send keeps only its encoded frame.
+      const connection = this.connections.get(peer);
+      if (connection) return this.sendOn(connection, from, destination, message, priority);
+      return this.connectionForSend(peer, message).then((made) => this.sendOn(made, from, destination, message, priority));
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
   }
+
+  /**
+   * Sends on `connection` as BEAM's dist.c does: to a peer with DFLAG_ALTACT_SIG (OTP 28+), alias sends and priority
+   * sends go as ALTACT_SIG_SEND; to older peers alias sends go as ALIAS_SEND, and a priority send is refused with
+   * NodeError `unsupported` (thrown; the caller makes it a rejection).
+   */
+  private sendOn(connection: DistConnection, from: Pid, destination: CheckedDestination, message: Encodable, priority: boolean): Promise<void> {
+    const prio = priority ? ALTACT_FLAG.PRIO : 0;
+    switch (destination.kind) {
+      case "alias": {
+        const to = destination.alias;
+        if (this.altact(connection, priority, "a priority message")) {
+          return this.sendControl(connection, "ALTACT_SIG_SEND", { flags: ALTACT_FLAG.ALIAS | prio, from, to }, message);
+        }
+        return this.sendControl(connection, "ALIAS_SEND", { from, alias: to }, message);
+      }
+      case "pid": {
+        const to = destination.pid;
+        if (priority && this.altact(connection, priority, "a priority message")) {
+          return this.sendControl(connection, "ALTACT_SIG_SEND", { flags: prio, from, to }, message);
+        }
+        return this.sendControl(connection, "SEND_SENDER", { from, to }, message);
+      }
+      case "name": {
+        const to = atom(destination.name);
+        if (priority && this.altact(connection, priority, "a priority message")) {
+          return this.sendControl(connection, "ALTACT_SIG_SEND", { flags: ALTACT_FLAG.NAME | prio, from, to }, message);
+        }
+        return this.sendControl(connection, "REG_SEND", { from, toName: to }, message);
+      }
+    }
+  }
+
+  /**
+   * The connection a send to `peer` goes on. While it is being made, the message counts against maxQueuedBytes (by
+   * its encoded size), as BEAM counts messages queued for a pending connection against its busy limit: sends that
+   * do not wait cannot pile up without bound behind a connection attempt either.
+   */
+  private async connectionForSend(peer: string, message: Encodable): Promise<DistConnection> {
+    const existing = this.connections.get(peer);
+    if (existing) return existing;
+    const size = encode(message).length;
+    const waiting = this.waitingForConnection.get(peer) ?? 0;
+    const cap = this.options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    if (waiting > 0 && waiting + size > cap) {
+      this.closedTotals.sendsRefused++;
+      throw new DistError(
+        "busy",
+        `${waiting} bytes of sends wait for the connection to ${peer} to come up already (maxQueuedBytes ${cap}): ` +
+          `await each send to be held back instead, or raise maxQueuedBytes`,
+      );
+    }
+    this.waitingForConnection.set(peer, waiting + size);
+    try {
+      return await this.connection(peer);
+    } finally {
+      const left = (this.waitingForConnection.get(peer) ?? size) - size;
+      if (left > 0) this.waitingForConnection.set(peer, left);
+      else this.waitingForConnection.delete(peer);
+    }
+  }
+
+  /** Bytes of sends waiting for a connection attempt, by peer (see connectionForSend). */
+  private readonly waitingForConnection = new Map<string, number>();
 
   /**
    * Whether `connection`'s peer takes ALTACT_SIG_SEND (DFLAG_ALTACT_SIG, OTP 28+). When it does not and the signal
@@ -628,27 +764,70 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
 
   private countsOf(connection: DistConnection): ControlStats {
     let counts = this.controlCounts.get(connection);
-    if (!counts) this.controlCounts.set(connection, (counts = { in: {}, out: {} }));
+    if (!counts) this.controlCounts.set(connection, (counts = { in: {}, out: {}, unknown: {} }));
     return counts;
   }
 
-  /** Builds a control message, counts it, and sends it (with its payload) on `connection`. */
-  private sendControl(connection: DistConnection, kind: ControlKind, fields: Record<string, Encodable>, payload?: Encodable): Promise<void> {
+  /**
+   * Builds a control message, counts it, and sends it (with its payload) on `connection` (see DistConnection.send;
+   * `force` queues it even past maxQueuedBytes).
+   */
+  private sendControl(connection: DistConnection, kind: ControlKind, fields: Record<string, Encodable>, payload?: Encodable, force = false): Promise<void> {
     const control = makeControl(kind, fields);
     const counts = this.countsOf(connection).out;
     counts[kind] = (counts[kind] ?? 0) + 1;
-    return connection.send(control, payload);
+    return connection.send(control, payload, force);
   }
+
+  /**
+   * Sends a signal this node sends by itself (exit signals of an exiting process, links, monitors, protocol
+   * answers): queued even when the connection is busy (these are few and small, and BEAM never drops them), and
+   * never throwing or rejecting. One that cannot go (the connection closed meanwhile, a reason that cannot be
+   * encoded) is counted in stats().signalsFailed and reported by the `signalFailed` event.
+   */
+  private signal(connection: DistConnection, kind: ControlKind, fields: Record<string, Encodable>, payload?: Encodable): void {
+    const failed = (error: unknown): void => {
+      this.signalsFailed++;
+      if (this.listenerCount("signalFailed") > 0) this.emit("signalFailed", connection.peerName, kind, error as Error);
+    };
+    try {
+      this.sendControl(connection, kind, fields, payload, true).catch(failed);
+    } catch (error) {
+      failed(error);
+    }
+  }
+
+  private signalsFailed = 0;
 
   /**
    * The control messages exchanged with `peer` on its current connection, by kind, each way (undefined when not
    * connected): which messages that release uses, e.g. ALTACT_SIG_SEND (OTP 28+) or ALIAS_SEND for alias sends.
    */
-  controlStats(peer: string): ControlStats | undefined {
-    const connection = this.connections.get(peer);
+  controlStats(peer: NodeName): ControlStats | undefined {
+    const connection = this.connections.get(nodeNameOf(peer));
     if (!connection) return undefined;
     const counts = this.countsOf(connection);
-    return { in: { ...counts.in }, out: { ...counts.out } };
+    return { in: { ...counts.in }, out: { ...counts.out }, unknown: { ...counts.unknown } };
+  }
+
+  /**
+   * A control message the node cannot act on: counted, and reported the first time its tag comes on this
+   * connection (the event, else the console), so that a peer speaking a newer protocol is visible, not silent.
+   */
+  private unusableControl(connection: DistConnection, error: UnusableControlError): void {
+    const unknown = this.countsOf(connection).unknown;
+    const seen = unknown[error.tag] ?? 0;
+    unknown[error.tag] = seen + 1;
+    if (seen > 0) return;
+    if (this.listenerCount("unknownControl") > 0) {
+      this.emit("unknownControl", connection.peerName, error.tag, error);
+    } else {
+      console.warn(
+        `erldist: ${connection.peerName} sent a control message this node cannot act on, and it was ignored ` +
+          `(as BEAM ignores one): ${error.message}. Later ones with tag ${error.tag} on this connection are only ` +
+          `counted (controlStats(peer).unknown); listen to the node's unknownControl event to handle them yourself.`,
+      );
+    }
   }
 
   /**
@@ -717,17 +896,25 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     return this.registered.get(name)?.pid;
   }
 
-  /** @internal A process exited: forget its mailbox, names and monitors; send exit signals to its links. */
+  /**
+   * @internal A process exited: forget its mailbox, names, aliases and monitors, then send exit signals to its
+   * links and 'DOWN' to its watchers. The tables are freed first and every signal is sent by signal(), which
+   * never throws: nothing a signal does can leave the process half torn down.
+   */
   processExited(process: ErlProcess, reason: Encodable, links: Pid[]): void {
     this.mailboxes.delete(mailboxKey(process.pid));
-    for (const watcher of this.watchers.get(process)?.values() ?? []) {
+    for (const [name, holder] of this.registered) if (holder === process) this.registered.delete(name);
+    for (const [key, holder] of this.aliases) if (holder.process === process) this.aliases.delete(key);
+    for (const monitor of [...this.monitors.values()]) if (monitor.process === process) this.demonitorFrom(process, monitor.ref);
+    const watchers = this.watchers.get(process)?.values() ?? [];
+    this.watchers.delete(process);
+    for (const watcher of watchers) {
       const connection = this.connections.get(watcher.peer);
       if (!connection?.open) continue;
       const fields = { fromProc: watcher.toProc as Encodable, to: watcher.from, ref: watcher.ref };
-      if ((connection.flags & DFLAG.EXIT_PAYLOAD) !== 0n) this.sendControl(connection, "PAYLOAD_MONITOR_P_EXIT", fields, reason);
-      else this.sendControl(connection, "MONITOR_P_EXIT", { ...fields, reason });
+      if ((connection.flags & DFLAG.EXIT_PAYLOAD) !== 0n) this.signal(connection, "PAYLOAD_MONITOR_P_EXIT", fields, reason);
+      else this.signal(connection, "MONITOR_P_EXIT", { ...fields, reason });
     }
-    this.watchers.delete(process);
     for (const target of links) {
       if (target.node.name === this.name) {
         this.mailboxes.get(mailboxKey(target))?.exitSignal(process.pid, asReceived(reason), true);
@@ -736,14 +923,11 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       const connection = this.connections.get(target.node.name);
       if (!connection?.open) continue;
       if ((connection.flags & DFLAG.EXIT_PAYLOAD) !== 0n) {
-        this.sendControl(connection, "PAYLOAD_EXIT", { from: process.pid, to: target }, reason);
+        this.signal(connection, "PAYLOAD_EXIT", { from: process.pid, to: target }, reason);
       } else {
-        this.sendControl(connection, "EXIT", { from: process.pid, to: target, reason });
+        this.signal(connection, "EXIT", { from: process.pid, to: target, reason });
       }
     }
-    for (const [name, holder] of this.registered) if (holder === process) this.registered.delete(name);
-    for (const [key, holder] of this.aliases) if (holder.process === process) this.aliases.delete(key);
-    for (const monitor of [...this.monitors.values()]) if (monitor.process === process) this.demonitorFrom(process, monitor.ref);
   }
 
   /** @internal Links a local process to `target` (see ErlProcess.link). */
@@ -761,7 +945,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       process.exitSignal(target, atom("noconnection"), true);
       return;
     }
-    this.sendControl(connection, "LINK", { from: process.pid, to: target });
+    this.signal(connection, "LINK", { from: process.pid, to: target });
   }
 
   /**
@@ -806,18 +990,22 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       return;
     }
     const connection = this.connections.get(target.node.name);
-    if (connection?.open) this.sendControl(connection, "UNLINK_ID", { id: this.nextUnlinkId++, from: process.pid, to: target });
+    if (connection?.open) this.signal(connection, "UNLINK_ID", { id: this.nextUnlinkId++, from: process.pid, to: target });
   }
 
   private nextUnlinkId = 1;
 
   /** @internal Monitors a remote process for a local one (see ErlProcess.monitor). */
-  async monitorFrom(process: ErlProcess, target: Pid | readonly [name: string | Atom, node: string]): Promise<Reference> {
+  async monitorFrom(process: ErlProcess, target: Pid | readonly [name: string | Atom, node: NodeName]): Promise<Reference> {
     const ref = this.makeRef();
+    const checked = checkDestination(target);
+    if (checked.kind === "alias" || (checked.kind === "name" && checked.node === undefined)) {
+      throw new NodeError("bad_argument", "monitor takes a Pid or [name, node]");
+    }
     const [toProc, peer, targetTerm]: [Encodable, string, Encodable] =
-      target instanceof Pid
-        ? [target, target.node.name, target]
-        : [typeof target[0] === "string" ? atom(target[0]) : target[0], target[1], tuple(typeof target[0] === "string" ? atom(target[0]) : target[0], atom(target[1]))];
+      checked.kind === "pid"
+        ? [checked.pid, checked.pid.node.name, checked.pid]
+        : [atom(checked.name), checked.node!, tuple(atom(checked.name), atom(checked.node!))];
     let connection: DistConnection;
     try {
       connection = await this.connection(peer);
@@ -827,7 +1015,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       return ref;
     }
     this.monitors.set(refKey(ref), { process, target: targetTerm, toProc, peer, ref });
-    this.sendControl(connection, "MONITOR_P", { from: process.pid, toProc, ref });
+    this.signal(connection, "MONITOR_P", { from: process.pid, toProc, ref });
     return ref;
   }
 
@@ -837,7 +1025,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     if (!monitor || monitor.process !== process) return;
     this.monitors.delete(refKey(ref));
     const connection = this.connections.get(monitor.peer);
-    if (connection?.open) this.sendControl(connection, "DEMONITOR_P", { from: process.pid, toProc: monitor.toProc, ref });
+    if (connection?.open) this.signal(connection, "DEMONITOR_P", { from: process.pid, toProc: monitor.toProc, ref });
   }
 
   /**
@@ -845,7 +1033,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
    * and resolves with the reply. Rejects with a CallError: `timeout`, `noproc`, `noconnection`, or `exit` with the
    * server's exit reason.
    */
-  async call(dest: Pid | readonly [name: string | Atom, node: string], request: Encodable, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<Term> {
+  async call(dest: Pid | readonly [name: string | Atom, node: NodeName], request: Encodable, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<Term> {
     const timeout = options.timeout ?? 5000;
     const caller = this.spawn();
     try {
@@ -878,8 +1066,11 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     }
   }
 
-  /** gen_server:cast: sends `{'$gen_cast', Request}` (connecting if needed); never waits for the server. */
-  cast(dest: Pid | readonly [name: string | Atom, node: string], request: Encodable): Promise<void> {
+  /**
+   * gen_server:cast: sends `{'$gen_cast', Request}` (connecting if needed); never waits for the server. The
+   * contract of send: a bad destination throws at the call, and the promise may be ignored.
+   */
+  cast(dest: Pid | readonly [name: string | Atom, node: NodeName], request: Encodable): Promise<void> {
     return this.send(dest, tuple(atom("$gen_cast"), request));
   }
 
@@ -889,12 +1080,13 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
    * `badrpc` with that reason.
    */
   async rpc(
-    peer: string,
+    peer: NodeName,
     module: string,
     fn: string,
     args: Encodable[],
     options: { timeout?: number; onOutput?: (text: string) => void } = {},
   ): Promise<Term> {
+    peer = nodeNameOf(peer);
     const leader = this.groupLeader(peer, options.onOutput ?? (() => {}));
     try {
       const result = await this.call(["rex", peer], tuple(atom("call"), atom(module), atom(fn), args, leader.pid), {
@@ -916,12 +1108,13 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
    * the call prints goes to `onOutput`.
    */
   async erpc(
-    peer: string,
+    peer: NodeName,
     module: string,
     fn: string,
     args: Encodable[],
     options: { timeout?: number; onOutput?: (text: string) => void } = {},
   ): Promise<Term> {
+    peer = nodeNameOf(peer);
     const timeout = options.timeout ?? 30_000;
     const caller = this.spawn();
     const leader = this.groupLeader(peer, options.onOutput ?? (() => {}));
@@ -991,7 +1184,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   private readonly spawnRequests = new Map<string, ErlProcess>();
 
   /** Like rpc, and also returns what the call printed. */
-  async rpcWithOutput(peer: string, module: string, fn: string, args: Encodable[], options: { timeout?: number } = {}): Promise<{ value: Term; output: string }> {
+  async rpcWithOutput(peer: NodeName, module: string, fn: string, args: Encodable[], options: { timeout?: number } = {}): Promise<{ value: Term; output: string }> {
     let output = "";
     const value = await this.rpc(peer, module, fn, args, { ...options, onOutput: (text) => (output += text) });
     return { value, output };
@@ -1044,15 +1237,16 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   }
 
   /** Closes the connection to `peer`; true if there was one. */
-  disconnect(peer: string): boolean {
-    const connection = this.connections.get(peer);
+  disconnect(peer: NodeName): boolean {
+    const connection = this.connections.get(nodeNameOf(peer));
     if (!connection) return false;
     connection.close();
     return true;
   }
 
   /** As net_adm:ping/1: connects if needed and asks the peer's net_kernel; "pong" if it answers, else "pang". */
-  async ping(peer: string, options: { timeout?: number } = {}): Promise<PingResult> {
+  async ping(peer: NodeName, options: { timeout?: number } = {}): Promise<PingResult> {
+    peer = nodeNameOf(peer); // a malformed name is an error, not a pang
     try {
       const reply = await this.call(["net_kernel", peer], tuple(atom("is_auth"), atom(this.name)), { timeout: options.timeout ?? 7000 });
       return reply === atom("yes") ? "pong" : "pang";
@@ -1078,20 +1272,27 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     try {
       message = parseControl(control, payload);
     } catch (err) {
-      // Not a control message: the peer is at fault; only its connection closes.
+      // A tuple with a tag: ignored and reported, as BEAM's dist.c ignores and logs an invalid message.
+      if (err instanceof UnusableControlError) return this.unusableControl(connection, err);
+      // Not a control message at all: the peer is at fault; only its connection closes.
       connection.close(err as DistError);
       return;
     }
     const counts = this.countsOf(connection).in;
     counts[message.kind] = (counts[message.kind] ?? 0) + 1;
+    // Every *_TT kind (and ALTACT_SIG_SEND with the TOKEN flag) acts exactly as its untraced kind: the seq_trace
+    // token is ignored, as this node runs no seq_trace (a trace ends at its boundary).
     switch (message.kind) {
       case "SEND":
-      case "SEND_SENDER": {
+      case "SEND_TT":
+      case "SEND_SENDER":
+      case "SEND_SENDER_TT": {
         const to = message.fields.to;
         if (to instanceof Pid && to.node.name === this.name) this.mailboxes.get(mailboxKey(to))?.deliver(message.payload!);
         return;
       }
-      case "REG_SEND": {
+      case "REG_SEND":
+      case "REG_SEND_TT": {
         const { from, toName } = message.fields;
         if (!(toName instanceof Atom)) return;
         const process = this.registered.get(toName.name);
@@ -1111,7 +1312,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
           return;
         }
         if (!this.serves(toProc)) {
-          this.sendControl(connection, "MONITOR_P_EXIT", { fromProc: toProc as Encodable, to: from as Encodable, ref: ref as Encodable, reason: atom("noproc") });
+          this.signal(connection, "MONITOR_P_EXIT", { fromProc: toProc as Encodable, to: from as Encodable, ref: ref as Encodable, reason: atom("noproc") });
         }
         return;
       }
@@ -1179,20 +1380,20 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       case "SPAWN_REQUEST_TT": {
         // This node runs no Erlang code: the caller gets a prompt error (erpc raises {erpc, notsup}), not silence.
         const { reqId, from } = message.fields;
-        this.sendControl(connection, "SPAWN_REPLY", { reqId: reqId as Encodable, to: from as Encodable, flags: 0, result: atom("notsup") });
+        this.signal(connection, "SPAWN_REPLY", { reqId: reqId as Encodable, to: from as Encodable, flags: 0, result: atom("notsup") });
         return;
       }
       case "LINK": {
         const { from, to } = message.fields;
         const process = this.localProcess(to);
         if (process && from instanceof Pid) process.addLink(from);
-        else if (!this.serves(to)) this.sendControl(connection, "EXIT", { from: to as Encodable, to: from as Encodable, reason: atom("noproc") });
+        else if (!this.serves(to)) this.signal(connection, "EXIT", { from: to as Encodable, to: from as Encodable, reason: atom("noproc") });
         return;
       }
       case "UNLINK_ID": {
         const { id, from, to } = message.fields;
         // The acknowledgement goes first, before any other signal to the sender (OTP 26's rule).
-        this.sendControl(connection, "UNLINK_ID_ACK", { id: id as Encodable, from: to as Encodable, to: from as Encodable });
+        this.signal(connection, "UNLINK_ID_ACK", { id: id as Encodable, from: to as Encodable, to: from as Encodable });
         if (from instanceof Pid) this.localProcess(to)?.dropLink(from);
         return;
       }
@@ -1215,9 +1416,17 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
         if (from instanceof Pid) this.localProcess(to)?.exitSignal(from, reason, linked);
         return;
       }
-      default:
-        // Links, monitors and the rest belong to the process layer.
+      case "GROUP_LEADER":
+        // BEAM's group_leader(GL, Pid) for an erldist pid: its processes do no I/O, so they need no group leader.
         return;
+      case "UNLINK_ID_ACK":
+        // The peer confirms an unlink; the link was dropped here when UNLINK_ID went out, so nothing is left to do.
+        return;
+      default: {
+        // Every kind is handled above (tsc checks it): a kind added to the table must get a case.
+        const unhandled: never = message.kind;
+        return unhandled;
+      }
     }
   }
 
@@ -1244,7 +1453,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     const isAuth = request instanceof Tuple && request.elements[0] === atom("is_auth");
     const reply: Encodable = isAuth ? atom("yes") : tuple(atom("error"), atom("not_supported"));
     // Sent to the caller's pid: gen:call's receive matches {Tag, Reply} whether the tag is an alias or not.
-    this.sendControl(connection, "SEND_SENDER", { from, to: caller }, tuple(tag as Encodable, reply));
+    this.signal(connection, "SEND_SENDER", { from, to: caller }, tuple(tag as Encodable, reply));
   }
 
   /** Stops the node: unregisters from epmd, closes the listener and every connection. */

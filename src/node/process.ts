@@ -1,13 +1,10 @@
 // A process of the erldist node: a pid BEAM can send to, a mailbox with selective receive, and send.
-import { atom, tuple, type Atom, type Encodable, type Pid, type Reference, type Term } from "../etf/index.js";
+import { atom, encode, tuple, type Atom, type Encodable, type Pid, type Reference, type Term } from "../etf/index.js";
+import { ignorable, type Destination, type NodeName } from "./destination.js";
 import { NodeError } from "./errors.js";
 import { Mailbox, type ReceiveOptions } from "./mailbox.js";
 
-/**
- * Where a message goes: a pid, a name registered on this node, `[name, node]` for a name on any node, or an
- * alias (a reference made by erlang:alias/0 or ErlProcess.alias).
- */
-export type Destination = Pid | string | Atom | Reference | readonly [name: string | Atom, node: string];
+export type { Destination, NodeName } from "./destination.js";
 
 /** Options of {@link ErlProcess.send} and Node.send. */
 export interface SendOptions {
@@ -42,7 +39,7 @@ export interface ExitOptions {
 /** What a process needs from its node. */
 export interface ProcessHost {
   sendFrom(from: Pid, to: Destination, message: Encodable, options?: SendOptions): Promise<void>;
-  monitorFrom(process: ErlProcess, target: Pid | readonly [name: string | Atom, node: string]): Promise<Reference>;
+  monitorFrom(process: ErlProcess, target: Pid | readonly [name: string | Atom, node: NodeName]): Promise<Reference>;
   demonitorFrom(process: ErlProcess, ref: Reference): void;
   linkFrom(process: ErlProcess, target: Pid): Promise<void>;
   exitFrom(process: ErlProcess, target: Pid | Reference, reason: Encodable, options?: ExitOptions): Promise<void>;
@@ -94,12 +91,13 @@ export class ErlProcess implements AsyncIterable<Term> {
   }
 
   /**
-   * Sends `message` to `to` from this process (BEAM sees this pid as the sender). Connects to the destination's
-   * node first if needed. Resolves once the message is handed to the connection. `{ priority: true }` sends a
-   * priority message (see SendOptions).
+   * Sends `message` to `to` from this process (BEAM sees this pid as the sender), connecting to the destination's
+   * node first if needed. The same contract as Node.send: a destination that is not one throws at the call; the
+   * promise resolves once the socket has the message (waiting while the connection is busy) and may be ignored.
+   * `{ priority: true }` sends a priority message (see SendOptions).
    */
   send(to: Destination, message: Encodable, options?: SendOptions): Promise<void> {
-    if (!this.alive) return Promise.reject(new NodeError("exited", `process ${this.pid} has exited`));
+    if (!this.alive) return ignorable(Promise.reject(new NodeError("exited", `process ${this.pid} has exited`)));
     return this.host.sendFrom(this.pid, to, message, options);
   }
 
@@ -129,7 +127,7 @@ export class ErlProcess implements AsyncIterable<Term> {
    * process receives `{'DOWN', Ref, process, Target, Reason}` (Reason `noproc` if it did not exist,
    * `noconnection` if the node went down), as in Erlang. Resolves with the monitor reference.
    */
-  monitor(target: Pid | readonly [name: string | Atom, node: string]): Promise<Reference> {
+  monitor(target: Pid | readonly [name: string | Atom, node: NodeName]): Promise<Reference> {
     if (!this.alive) return Promise.reject(new NodeError("exited", `process ${this.pid} has exited`));
     return this.host.monitorFrom(this, target);
   }
@@ -218,10 +216,16 @@ export class ErlProcess implements AsyncIterable<Term> {
     this.exit(reason);
   }
 
-  /** Ends the process: its mailbox closes, its names are freed, and linked processes get an exit signal. */
+  /**
+   * Ends the process: its mailbox closes, its names, aliases and monitors are freed, and linked and monitoring
+   * processes get an exit signal. A reason that cannot be encoded (no Erlang form, e.g. `null`) throws its
+   * EncodeError here, and the process goes on running.
+   */
   exit(reason: Encodable = atomLike("normal")): void {
     if (!this.alive) return;
-    this.exitReason = typeof reason === "string" ? atomLike(reason) : reason;
+    const exitReason = typeof reason === "string" ? atomLike(reason) : reason;
+    encode(exitReason); // throws the EncodeError now, before anything is torn down
+    this.exitReason = exitReason;
     this.mailbox.close(new NodeError("exited", `process ${this.pid} exited`));
     const links = [...this.links.values()];
     this.links.clear();

@@ -66,6 +66,32 @@ export class StatusMetrics {
     total("erldist_messages_sent_total", "Distribution messages sent, closed connections included.", (s) => s.messagesOut);
     total("erldist_bytes_received_total", "Distribution bytes received, closed connections included.", (s) => s.bytesIn);
     total("erldist_bytes_sent_total", "Distribution bytes sent, closed connections included.", (s) => s.bytesOut);
+    // Backpressure, as BEAM's busy_dist_port monitor reports it: how often and how long connections were busy.
+    total("erldist_busy_total", "Times a connection became busy (more than busyLimit bytes waiting for a slow peer).", (s) => s.busyCount);
+    total("erldist_busy_seconds_total", "Seconds connections spent busy (spells that ended).", (s) => s.busyMs / 1000);
+    total("erldist_sends_held_total", "Sends that waited because their connection was busy.", (s) => s.sendsHeld);
+    total("erldist_sends_refused_total", "Sends refused because maxQueuedBytes waited already (DistError busy).", (s) => s.sendsRefused);
+    total("erldist_signals_failed_total", "Signals the node sends by itself (exit signals, links, monitors) that could not go.", (s) => s.signalsFailed);
+    new Gauge({
+      name: "erldist_queued_bytes",
+      help: "Bytes waiting to go to each connected node: in the socket, and held back while busy.",
+      labelNames: ["node"],
+      registers,
+      collect() {
+        this.reset();
+        for (const peer of node.peers()) this.set({ node: peer.name }, peer.queuedBytes);
+      },
+    });
+    new Gauge({
+      name: "erldist_connection_busy",
+      help: "Whether the connection to each node is busy now (1) or not (0).",
+      labelNames: ["node"],
+      registers,
+      collect() {
+        this.reset();
+        for (const peer of node.peers()) this.set({ node: peer.name }, peer.busy ? 1 : 0);
+      },
+    });
 
     const labels = ({ id, discovery }: WatchedLoop): LoopLabels => ({ loop: String(id), source: discovery.source.description });
     new Counter({

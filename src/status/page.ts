@@ -41,7 +41,7 @@ time { white-space: nowrap; }
   border: 1px solid currentColor; }
 .badge.connected, .badge.lookup-found { color: var(--green); }
 .badge.connecting { color: var(--blue); }
-.badge.backing_off, .badge.lookup-partial { color: var(--orange); }
+.badge.backing_off, .badge.lookup-partial, .badge.busy { color: var(--orange); }
 .badge.disconnected, .badge.lookup-failed { color: var(--red); }
 .badge.discovered, .badge.lookup-empty, .badge.hidden { color: var(--grey); }
 .badge.visible { color: var(--purple); }

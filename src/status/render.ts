@@ -68,6 +68,11 @@ export function renderStatusBody(doc: StatusDocument): string {
     fact("Connections", `${esc(count(stats.connectionsUp))} up, ${esc(count(stats.connectionsDown))} down`),
     fact("Messages", `${esc(count(stats.messagesIn))} in, ${esc(count(stats.messagesOut))} out`),
     fact("Bytes", `${esc(bytes(stats.bytesIn))} in, ${esc(bytes(stats.bytesOut))} out`),
+    fact(
+      "Backpressure",
+      `<span data-field="backpressure">busy ${esc(count(stats.busyCount))} times for ${esc(duration(stats.busyMs))}; ` +
+        `${esc(count(stats.sendsHeld))} sends held, ${esc(count(stats.sendsRefused))} refused</span>`,
+    ),
     `</dl></section>`,
   );
 
@@ -77,7 +82,7 @@ export function renderStatusBody(doc: StatusDocument): string {
   } else {
     parts.push(
       `<div class="scroll"><table><thead><tr><th>Node</th><th>Mode</th><th>OTP</th><th>Connected</th>`,
-      `<th class="num">Messages in</th><th class="num">Messages out</th><th class="num">Bytes in</th><th class="num">Bytes out</th></tr></thead><tbody>`,
+      `<th class="num">Messages in</th><th class="num">Messages out</th><th class="num">Bytes in</th><th class="num">Bytes out</th><th class="num">Queued</th></tr></thead><tbody>`,
     );
     for (const peer of doc.peers) {
       parts.push(
@@ -90,6 +95,7 @@ export function renderStatusBody(doc: StatusDocument): string {
         `<td class="num">${esc(count(peer.stats.messagesOut))}</td>`,
         `<td class="num">${esc(bytes(peer.stats.bytesIn))}</td>`,
         `<td class="num">${esc(bytes(peer.stats.bytesOut))}</td>`,
+        `<td class="num" data-field="queued">${peer.busy ? badge("busy", "busy") + " " : ""}${esc(bytes(peer.queuedBytes))}</td>`,
         `</tr>`,
       );
     }

@@ -104,12 +104,18 @@ export class StatusServer extends EventEmitter<StatusServerEvents> {
       this.releases.forget(name);
       this.live.changed();
     };
+    // A connection that becomes busy or drains is news too (BEAM's busy_dist_port monitor, on the page).
+    const onBusyChange = (): void => this.live.changed();
     this.node.on("nodeup", onNodeUp);
     this.node.on("nodedown", onNodeDown);
+    this.node.on("busy", onBusyChange);
+    this.node.on("drain", onBusyChange);
     const removeStopHook = this.node.onStop(() => this.live.changed());
     this.detachNode = () => {
       this.node.off("nodeup", onNodeUp);
       this.node.off("nodedown", onNodeDown);
+      this.node.off("busy", onBusyChange);
+      this.node.off("drain", onBusyChange);
       removeStopHook();
     };
     this.releases.askNew();

@@ -11,34 +11,61 @@ import {
   initiateHandshake,
   makeControl,
   parseControl,
+  UnusableControlError,
   type ControlKind,
   type ControlMessage,
 } from "../../src/dist/index.js";
 import { lookupNode } from "../../src/epmd/index.js";
-import { Pid, Reference, atom, decode, encode, equals, tuple, type Term } from "../../src/etf/index.js";
+import { Pid, Reference, Tuple, atom, decode, encode, equals, tuple, type Encodable, type Term } from "../../src/etf/index.js";
 import { BeamNode } from "../support/beam.js";
 import { startEpmd, type Epmd } from "../support/epmd.js";
 
 const KINDS: ControlKind[] = [
-  "LINK", "SEND", "EXIT", "UNLINK", "NODE_LINK", "REG_SEND", "GROUP_LEADER", "EXIT2", "SEND_TT", "EXIT_TT", "REG_SEND_TT",
+  "LINK", "SEND", "EXIT", "UNLINK", "REG_SEND", "GROUP_LEADER", "EXIT2", "SEND_TT", "EXIT_TT", "REG_SEND_TT",
   "EXIT2_TT", "MONITOR_P", "DEMONITOR_P", "MONITOR_P_EXIT", "SEND_SENDER", "SEND_SENDER_TT", "PAYLOAD_EXIT",
   "PAYLOAD_EXIT_TT", "PAYLOAD_EXIT2", "PAYLOAD_EXIT2_TT", "PAYLOAD_MONITOR_P_EXIT", "SPAWN_REQUEST", "SPAWN_REQUEST_TT",
   "SPAWN_REPLY", "SPAWN_REPLY_TT", "ALIAS_SEND", "ALIAS_SEND_TT", "UNLINK_ID", "UNLINK_ID_ACK",
 ];
 
+const pid = new Pid(atom("n@h"), 1, 2, 3);
+const ref = new Reference(atom("n@h"), 3, [1, 2, 3]);
+/** A value of the right type for each field name (any term where the protocol takes any). */
+const SAMPLE: Record<string, Term> = {
+  from: pid, to: pid, toName: atom("name"), toProc: atom("name"), fromProc: pid, ref, reqId: ref, alias: ref,
+  groupLeader: pid, id: 7, flags: 0, result: pid, mfa: new Tuple([atom("m"), atom("f"), 0]), optList: [],
+  reason: new Tuple([atom("shutdown"), 1]), traceToken: new Tuple([0, atom("label"), 0, pid, 0]), token: atom("[]"),
+};
+
 describe("control messages", () => {
   it("every kind builds, survives the codec and parses back with its fields", () => {
-    const pid = new Pid(atom("n@h"), 1, 2, 3);
     for (const kind of KINDS) {
-      const fields = new Proxy({} as Record<string, Term>, { get: (_t, name) => (name === "unused" ? undefined : pid) });
+      const fields = new Proxy({} as Record<string, Term>, { get: (_t, name: string) => (name === "unused" ? undefined : SAMPLE[name]) });
       const control = makeControl(kind, fields);
       expect(control.elements[0]).toBe(controlTag(kind));
       const payload = hasPayload(kind) ? tuple(atom("payload")) : undefined;
       const parsed = parseControl(decode(encode(control)), payload === undefined ? undefined : decode(encode(payload)));
       expect(parsed.kind).toBe(kind);
-      for (const [name, value] of Object.entries(parsed.fields)) expect(equals(value, name === "unused" ? atom("") : pid), `${kind}.${name}`).toBe(true);
+      for (const [name, value] of Object.entries(parsed.fields)) {
+        expect(equals(value, name === "unused" ? atom("") : SAMPLE[name]), `${kind}.${name}`).toBe(true);
+      }
     }
     expect(new Set(KINDS.map(controlTag)).size).toBe(KINDS.length);
+  });
+
+  it("the *_TT kinds carry the token where OTP's dist.c reads it: last, except before the reason in EXIT_TT and EXIT2_TT", () => {
+    const token = SAMPLE.traceToken;
+    const at = (control: unknown) => parseControl(control, undefined);
+    const withPayload = (control: unknown) => parseControl(control, atom("m"));
+    expect(withPayload(tuple(12, atom(""), pid, token)).fields.traceToken).toEqual(token);
+    expect(withPayload(tuple(16, pid, atom(""), atom("name"), token)).fields.traceToken).toEqual(token);
+    expect(withPayload(tuple(23, pid, pid, token)).fields.traceToken).toEqual(token);
+    expect(withPayload(tuple(34, pid, ref, token)).fields.token).toEqual(token);
+    expect(withPayload(tuple(25, pid, pid, token)).fields.traceToken).toEqual(token);
+    expect(withPayload(tuple(27, pid, pid, token)).fields.traceToken).toEqual(token);
+    expect(at(tuple(13, pid, pid, token, atom("why"))).fields).toMatchObject({ traceToken: token, reason: atom("why") });
+    expect(at(tuple(18, pid, pid, token, atom("why"))).fields).toMatchObject({ traceToken: token, reason: atom("why") });
+    expect(at(tuple(32, ref, pid, 0, pid, token)).fields.token).toEqual(token);
+    expect(withPayload(tuple(30, ref, pid, pid, SAMPLE.mfa, [], token)).fields.token).toEqual(token);
   });
 
   it("refuses what is not a control message", () => {
@@ -52,11 +79,33 @@ describe("control messages", () => {
       return "accepted";
     };
     expect(refused(atom("x"))).toBe("protocol");
-    expect(refused(tuple(99, 1))).toBe("protocol"); // unknown tag
-    expect(refused(tuple(1, 2))).toBe("protocol"); // LINK with too few fields
-    expect(refused(tuple(2, atom(""), 1))).toBe("protocol"); // SEND without its message
-    expect(refused(tuple(1, 1, 2), atom("extra"))).toBe("protocol"); // LINK with a payload
+    expect(refused(tuple())).toBe("protocol");
+    expect(refused(tuple(atom("send"), 1))).toBe("protocol");
     expect(() => makeControl("LINK", { from: 1 })).toThrow(/to/);
+  });
+
+  it("a tuple with a tag erldist cannot act on is an UnusableControlError that names its tag and kind", () => {
+    const unusable = (control: Tuple<Encodable>, payload?: Term) => {
+      try {
+        parseControl(control, payload);
+      } catch (err) {
+        expect(err).toBeInstanceOf(UnusableControlError);
+        const error = err as UnusableControlError;
+        expect([error.code, error.control]).toEqual(["protocol", control]);
+        return [error.tag, error.kind ?? "unknown", error.message];
+      }
+      return "accepted";
+    };
+    expect(unusable(tuple(99, 1))).toEqual([99, "unknown", "unknown control message tag 99 (2 elements)"]);
+    expect(unusable(tuple(5))).toEqual([5, "unknown", "unknown control message tag 5 (1 elements)"]); // the old NODE_LINK
+    expect(unusable(tuple(1, pid))).toEqual([1, "LINK", "LINK has 3 elements, not 2"]);
+    expect(unusable(tuple(2, atom(""), pid))).toEqual([2, "SEND", "SEND must be followed by a payload"]);
+    expect(unusable(tuple(1, pid, pid), atom("extra"))).toEqual([1, "LINK", "LINK takes no payload"]);
+    expect(unusable(tuple(2, atom(""), atom("name")), atom("m"))).toEqual([2, "SEND", "SEND's to must be a pid"]);
+    expect(unusable(tuple(6, pid, atom(""), pid), atom("m"))).toEqual([6, "REG_SEND", "REG_SEND's toName must be an atom"]);
+    expect(unusable(tuple(19, pid, pid, 1))).toEqual([19, "MONITOR_P", "MONITOR_P's ref must be a reference"]);
+    expect(unusable(tuple(35, 1.5, pid, pid))).toEqual([35, "UNLINK_ID", "UNLINK_ID's id must be an integer"]);
+    expect(unusable(tuple(37, 0, atom("x"), pid), atom("m"))[1]).toBe("ALTACT_SIG_SEND");
   });
 });
 
