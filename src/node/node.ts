@@ -205,17 +205,11 @@ export function defaultCookie(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 function fullName(name: string): string {
-  if (name.includes("@")) {
-    const [alive, host] = name.split("@");
-    if (!alive || !host) throw new NodeError("bad_name", `'${name}' is not a node name (alive@host)`);
-    return name;
-  }
-  return `${name}@${hostname().split(".")[0]}`;
+  return nodeNameOf(name.includes("@") ? name : `${name}@${hostname().split(".")[0]}`);
 }
 
 function splitName(name: string): { alive: string; host: string } {
-  const at = name.indexOf("@");
-  if (at <= 0 || at === name.length - 1) throw new NodeError("bad_name", `'${name}' is not a node name (alive@host)`);
+  const at = nodeNameOf(name).indexOf("@"); // checked as every node name is (see destination.ts)
   return { alive: name.slice(0, at), host: name.slice(at + 1) };
 }
 
