@@ -30,8 +30,11 @@ export const IDENTITY_HELP = `Node options:
   --cookie <cookie>      the cookie itself (discouraged: other users can read command lines)
   --epmd-port <port>     epmd's port on every host (default ERL_EPMD_PORT, then 4369)
   --visible              connect as a visible node (default hidden: see the README before using this)
+  --tls-...              TLS distribution, as erl -proto_dist inet_tls: 'erldist --help' lists the flags`;
 
-TLS distribution (as erl -proto_dist inet_tls; any of these turns it on, for every connection both ways):
+/** The --tls-* flags, listed once: in `erldist --help` (every command that starts a node takes them). */
+export const TLS_HELP = `TLS distribution, for every command that starts a node (join, nodes, ping, rpc, eval, repl); as erl
+-proto_dist inet_tls, any of these turns it on, for every connection both ways:
   --tls-optfile <path>   an OTP -ssl_dist_optfile ([{server, [...]}, {client, [...]}].): the file erl uses
   --tls-cert <path>      this node's certificate (PEM, with its chain); re-read when it changes
   --tls-key <path>       its private key (PEM; default: the certificate file); re-read when it changes

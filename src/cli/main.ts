@@ -4,6 +4,7 @@
 // could not do its job.
 import { readFileSync } from "node:fs";
 import { UsageError } from "./usage.js";
+import { TLS_HELP } from "./identity.js";
 import type { Output } from "./session.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -18,14 +19,16 @@ Commands:
   ping       ping a node, as net_adm:ping/1
   names      list the nodes registered with epmd on a host, as epmd -names
   epmd       run the built-in epmd
-  rpc        call a function on a node (arguments in Erlang syntax) and print the result
-  eval       evaluate Erlang expressions on a node, or on every discovered node
+  rpc        call a function on a node (arguments in Erlang syntax; --elixir: Elixir's) and print the result
+  eval       evaluate Erlang (--elixir: Elixir) on a node, or on every discovered node
   repl       an interactive REPL with a started node
   demo       the local demo (npm start): three BEAM nodes joined by erldist, with the status page
 
 Options:
   --help, -h       print this help
   --version, -v    print the version
+
+${TLS_HELP}
 `;
 
 type Command = (argv: string[], io: Output) => Promise<number>;

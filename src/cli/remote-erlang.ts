@@ -1,7 +1,9 @@
 // Erlang source text, handled by the remote node itself: erl_scan and erl_parse read it, erl_eval evaluates it and
-// io_lib formats the result with ~p, so that what the command accepts and prints is exactly what erl would.
+// io_lib formats the result with ~tp, so that what the command accepts and prints is exactly what erl would
+// (unicode included: <<"José"/utf8>>).
 import { Tuple, charlist, type Encodable, type Term } from "../etf/index.js";
-import { CallError, iolistToString, type Node } from "../node/index.js";
+import { CallError, explainCallError, iolistToString, type Node, type ReasonSyntax } from "../node/index.js";
+import { explainException } from "../node/errors.js";
 import { CommandError } from "./usage.js";
 
 function tag(term: Term): string | undefined {
@@ -49,7 +51,7 @@ export async function evaluate(node: Node, peer: string, text: string, onOutput:
     result = await node.erpc(peer, "erl_eval", "exprs", [(parsed as Tuple).elements[1] as Encodable, bindings as Encodable], { onOutput, timeout });
   } catch (err) {
     if (err instanceof CallError && err.code === "exception") {
-      throw new CommandError(`exception ${err.errorClass ?? "error"}: ${await pretty(node, peer, err.reason as Term)}`, { cause: err });
+      throw new CommandError(`exception ${explainException(err.errorClass ?? "error", err.reason, err.stacktrace)}`, { cause: err });
     }
     throw err;
   }
@@ -57,18 +59,16 @@ export async function evaluate(node: Node, peer: string, text: string, onOutput:
   return (result as Tuple).elements[1];
 }
 
-/** The term as io_lib:format("~p", [Term]) writes it on the peer. */
+/** The term as io_lib:format("~tp", [Term]) writes it on the peer (unicode chardata, decoded as such). */
 export async function pretty(node: Node, peer: string, term: Term): Promise<string> {
-  return iolistToString(await node.erpc(peer, "io_lib", "format", [charlist("~p"), [term as Encodable]]));
+  return iolistToString(await node.erpc(peer, "io_lib", "format", [charlist("~tp"), [term as Encodable]]));
 }
 
-
-/** A failed call's message with the Erlang reason, as ~p prints it, when there is one. */
-export async function describeCallError(node: Node, peer: string, err: CallError): Promise<string> {
-  if (err.reason === undefined) return err.message;
-  try {
-    return `${err.message}: ${await pretty(node, peer, err.reason as Term)}`;
-  } catch {
-    return err.message;
-  }
+/**
+ * A failed call in one line, with the Erlang reason explained as CallError messages explain it, its terms in the
+ * given syntax: `<what> failed: <explanation>`. Without a reason (a timeout), the CallError's own message.
+ */
+export function describeCallError(what: string, err: CallError, syntax: ReasonSyntax = "erlang"): string {
+  if (err.reason === undefined && err.code !== "exception") return err.message;
+  return `${what} failed: ${explainCallError(err, syntax)}`;
 }

@@ -3,7 +3,7 @@
 // and fragmented messages (69, 70). Out: the frame writer (frame-writer.ts), with its busy limit.
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
-import { DecodeError, decodeTerm, type Atom, type Encodable, type Term } from "../etf/index.js";
+import { DecodeError, decodeTerm, type Atom, type DecodeOptions, type Encodable, type Term, type TermOptions } from "../etf/index.js";
 import { DistError } from "./errors.js";
 import { DFLAG, encodeOptionsFor } from "./flags.js";
 import type { Handshake } from "./handshake.js";
@@ -28,6 +28,11 @@ export interface ConnectionOptions {
   busyLimit?: number;
   /** The most bytes of sends held back while busy; past it sends are refused with DistError `busy` (default 64 MiB). */
   maxQueuedBytes?: number;
+  /**
+   * How payloads (messages, replies, exit reasons) decode, and with `nilAsNull` how null encodes: the node's
+   * `terms`. Control tuples always decode exactly, so that routing never depends on them.
+   */
+  terms?: TermOptions;
 }
 
 interface ConnectionEvents {
@@ -54,6 +59,8 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
   private readonly atomCache = newAtomCache();
   private readonly reassembler: Reassembler;
   private readonly writer: FrameWriter;
+  /** The `terms` decode options for payloads, or undefined for the defaults. */
+  private readonly payloadOptions: DecodeOptions | undefined;
   /** Counters for status pages and tests (the outgoing ones kept by the frame writer). */
   readonly stats = { messagesIn: 0, bytesIn: 0, fragmentsIn: 0, atomCacheRefsIn: 0, ...newWriterStats() };
 
@@ -65,11 +72,13 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
     this.flags = handshake.flags;
     this.maxPacketSize = options.maxPacketSize ?? 1 << 30;
     this.reassembler = new Reassembler(this.maxPacketSize);
+    const terms = options.terms;
+    this.payloadOptions = terms?.binariesAsStrings || terms?.nilAsNull ? { binariesAsStrings: terms.binariesAsStrings, nilAsNull: terms.nilAsNull } : undefined;
     const headers = (handshake.flags & DFLAG.DIST_HDR_ATOM_CACHE) !== 0n;
     this.writer = new FrameWriter(socket, {
       headers,
       fragments: headers && (handshake.flags & DFLAG.FRAGMENTS) !== 0n,
-      encodeOptions: encodeOptionsFor(handshake.flags, handshake.peerName),
+      encodeOptions: { ...encodeOptionsFor(handshake.flags, handshake.peerName), nilAsNull: options.terms?.nilAsNull },
       busyLimit: options.busyLimit,
       maxQueuedBytes: options.maxQueuedBytes,
       peerName: handshake.peerName,
@@ -203,7 +212,8 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
     const first = decodeTerm(body, skip(offset), options);
     let payload: Term | undefined;
     if (first.offset < body.length) {
-      const second = decodeTerm(body, skip(first.offset), options);
+      const terms = this.payloadOptions;
+      const second = decodeTerm(body, skip(first.offset), terms === undefined ? options : atomCache ? { ...terms, atomCache } : terms);
       if (second.offset !== body.length) throw new DecodeError("trailing_bytes", second.offset, "bytes after the payload");
       payload = second.term;
     }

@@ -36,7 +36,23 @@ export interface DecodeOptions {
   floatsAsNumbers?: boolean;
   /** Atoms of the distribution header's atom cache, indexed as ATOM_CACHE_REF refers to them. */
   atomCache?: ReadonlyArray<Atom | undefined>;
+  /**
+   * Decode a binary that is valid UTF-8 to a JS string (Elixir's strings), any other binary to a Buffer as usual
+   * (default false). Lossless: a string encodes back to the same binary. Binary map keys are strings either way.
+   */
+  binariesAsStrings?: boolean;
+  /**
+   * Decode the atom `nil` (Elixir's nil) to `null` (default false). Lossless when the encoder has `nilAsNull` too,
+   * which writes `null` as `nil`.
+   */
+  nilAsNull?: boolean;
 }
+
+/**
+ * How terms map to JS values for people rather than for exact protocol work (Elixir's strings and nil): the
+ * decode options of that name, also understood by {@link EncodeOptions} (`nilAsNull`) and by a node's `terms`.
+ */
+export type TermOptions = Pick<DecodeOptions, "binariesAsStrings" | "nilAsNull">;
 
 const DEFAULT_MAX_DEPTH = 1000;
 const DEFAULT_MAX_INFLATED = 256 * 1024 * 1024;
@@ -53,6 +69,8 @@ let maxDepth = DEFAULT_MAX_DEPTH;
 let maxInflated = DEFAULT_MAX_INFLATED;
 let copyBinaries = false;
 let floatsAsNumbers = false;
+let binariesAsStrings = false;
+let nilAsNull = false;
 let atomCache: ReadonlyArray<Atom | undefined> | undefined;
 
 const f64 = new Float64Array(1);
@@ -95,6 +113,8 @@ function setup(input: Uint8Array, offset: number, options: DecodeOptions | undef
   maxInflated = options?.maxInflatedSize ?? DEFAULT_MAX_INFLATED;
   copyBinaries = options?.copyBinaries ?? false;
   floatsAsNumbers = options?.floatsAsNumbers ?? false;
+  binariesAsStrings = options?.binariesAsStrings === true;
+  nilAsNull = options?.nilAsNull === true;
   atomCache = options?.atomCache;
 }
 
@@ -256,10 +276,14 @@ function atomAt(start: number, length: number, latin1: boolean): Atom {
 
 const TRUE_ATOM = internForDecode("true");
 const FALSE_ATOM = internForDecode("false");
+const NIL_ATOM = internForDecode("nil");
 
-/** In term position, the atoms true and false are JS booleans. */
-function asTermAtom(value: Atom): Atom | boolean {
-  return value === TRUE_ATOM ? true : value === FALSE_ATOM ? false : value.name === "true" ? true : value.name === "false" ? false : value;
+/** In term position, the atoms true and false are JS booleans, and with nilAsNull, nil is null. */
+function asTermAtom(value: Atom): Atom | boolean | null {
+  if (value === TRUE_ATOM) return true;
+  if (value === FALSE_ATOM) return false;
+  if (nilAsNull && (value === NIL_ATOM || value.name === "nil")) return null;
+  return value.name === "true" ? true : value.name === "false" ? false : value;
 }
 
 /** Reads an atom where the format requires one (node names, fun modules); never turns it into a boolean. */
@@ -407,7 +431,7 @@ function readTerm(depth: number): Term {
     case T.LIST:
       return readList(depth, pos - 1);
     case T.BINARY:
-      return readBinary();
+      return binariesAsStrings ? readBinaryText() : readBinary();
     case T.MAP:
       return readMap(depth, pos - 1);
     default:
@@ -415,7 +439,7 @@ function readTerm(depth: number): Term {
   }
 }
 
-function readSmallAtomUtf8(): Atom | boolean {
+function readSmallAtomUtf8(): Atom | boolean | null {
   need(1);
   const length = buf[pos++];
   need(length);
@@ -443,6 +467,33 @@ function readBinary(): Buffer {
   const data = binaryAt(pos, length);
   pos += length;
   return data;
+}
+
+/** With binariesAsStrings: the binary as a string when it is valid UTF-8, else as readBinary gives it. */
+function readBinaryText(): string | Buffer {
+  need(4);
+  const length = u32();
+  need(length);
+  const start = pos;
+  pos += length;
+  return textOrBinary(start, length);
+}
+
+function textOrBinary(start: number, length: number): string | Buffer {
+  if (length < 32) {
+    // Short ASCII, the common case, without making a view; anything else is checked as a whole below.
+    let text = "";
+    let i = start;
+    for (; i < start + length; i++) {
+      const c = buf[i];
+      if (c >= 0x80) break;
+      text += String.fromCharCode(c);
+    }
+    if (i === start + length) return text;
+  }
+  const bytes = viewOfArrayBuffer(bufArray, bufOffset + start, length);
+  if (isUtf8(bytes)) return bytes.toString("utf8");
+  return copyBinaries ? Buffer.from(bytes) : bytes;
 }
 
 function readMap(depth: number, start: number): Map<Term, Term> {
@@ -599,9 +650,11 @@ function readOther(tag: number, depth: number, start: number): Term {
         fail("bad_value", start, `a bitstring's last byte holds 1 to 8 bits, not ${bits}`);
       }
       need(length);
-      const data = binaryAt(pos, length);
+      const whole = bits === 8 || length === 0;
+      // A whole-byte BIT_BINARY_EXT is just a binary, so it follows binariesAsStrings as BINARY_EXT does.
+      const data = whole && binariesAsStrings ? textOrBinary(pos, length) : binaryAt(pos, length);
       pos += length;
-      return bits === 8 || length === 0 ? data : new BitBinary(data, bits);
+      return whole ? data : new BitBinary(data as Buffer, bits);
     }
     case T.NEW_FUN:
       return readFun(depth, start);

@@ -45,17 +45,26 @@ export interface EncodeOptions {
   nativeRecords?: boolean;
   /** Who the encoding is for (e.g. a peer node's name and why it cannot take a term), as EncodeErrors name it. */
   receiver?: string;
+  /**
+   * Write `null` as the atom `nil` (Elixir's nil), the counterpart of the decode option of that name (default
+   * false: null throws EncodeError). A plain object's fields whose value is `undefined` are then left out of the
+   * map, as JSON.stringify leaves them out (`{ a: 1, b: undefined }` is `%{a: 1}`); `undefined` anywhere else
+   * (a list element, a tuple element, a Map value) still throws, since it is almost always a missing value.
+   */
+  nilAsNull?: boolean;
 }
 
 // The options of the encoding under way (set by applyOptions at the start of each call).
 let portsAlwaysV4 = true;
 let nativeRecordsAllowed = true;
 let receiver: string | undefined;
+let nilAsNull = false;
 
 function applyOptions(options: EncodeOptions | undefined): void {
   portsAlwaysV4 = options?.ports !== "new_port";
   nativeRecordsAllowed = options?.nativeRecords ?? true;
   receiver = options?.receiver;
+  nilAsNull = options?.nilAsNull === true;
 }
 
 /** Deepest nesting the encoder follows (a cyclic structure would otherwise overflow the stack). */
@@ -300,9 +309,24 @@ function writeTerm(term: Encodable, depth: number): void {
     case "bigint":
       return writeBigInt(term);
     case "object":
-      if (term === null) throw new EncodeError("", "null has no Erlang form; use atom('undefined') or atom('nil')");
+      if (term === null) {
+        if (nilAsNull) return writeAtom(NIL);
+        throw new EncodeError(
+          "",
+          "null has no Erlang form by default; pass atom('nil') or atom('undefined'), or turn on nilAsNull (the encode option, " +
+            "or Node.start({ terms: { nilAsNull: true } })) to send null as nil",
+        );
+      }
       if (depth > MAX_ENCODE_DEPTH) throw new EncodeError("", `nested deeper than ${MAX_ENCODE_DEPTH} (a cycle?)`);
       return writeObject(term, depth);
+    case "undefined":
+      throw new EncodeError(
+        "",
+        nilAsNull
+          ? "undefined has no Erlang form (only a plain object's undefined fields are left out); pass null or atom('nil') for nil"
+          : "undefined has no Erlang form; pass atom('nil') or atom('undefined') (with nilAsNull, null is nil and a plain " +
+              "object's undefined fields are left out)",
+      );
     default:
       throw new EncodeError("", `a ${typeof term} has no Erlang form`);
   }
@@ -310,6 +334,7 @@ function writeTerm(term: Encodable, depth: number): void {
 
 const TRUE = atom("true");
 const FALSE = atom("false");
+const NIL = atom("nil");
 
 const ATOM_PROTO = Atom.prototype;
 const TUPLE_PROTO = Tuple.prototype;
@@ -331,7 +356,7 @@ function writeObject(term: object, depth: number): void {
   if (proto === MAP_PROTO) return writeMap(term as ReadonlyMap<Encodable, Encodable>, depth);
   if (proto === FLOAT_PROTO) return writeFloat((term as Float).value);
   if (proto === PID_PROTO) return writePid(term as Pid);
-  if (proto === OBJECT_PROTO || proto === null) return writeObjectMap(term as Record<string, Encodable>, depth);
+  if (proto === OBJECT_PROTO || proto === null) return writeObjectMap(term as Record<string, Encodable | undefined>, depth);
   if (term instanceof Atom) return writeAtom(term);
   if (term instanceof Tuple) return writeTuple(term.elements, depth);
   if (Array.isArray(term)) return writeList(term as Encodable[], depth);
@@ -598,15 +623,20 @@ function writeMap(map: ReadonlyMap<Encodable, Encodable>, depth: number): void {
   mapDepth = outer;
 }
 
-function writeObjectMap(object: Record<string, Encodable>, depth: number): void {
+function writeObjectMap(object: Record<string, Encodable | undefined>, depth: number): void {
   const keys = Object.keys(object);
+  let size = keys.length;
+  // The map's size comes first, so undefined fields (left out with nilAsNull) are counted before anything is written.
+  if (nilAsNull) for (let i = 0; i < keys.length; i++) if (object[keys[i]] === undefined) size--;
   ensure(5);
   out[pos++] = T.MAP;
-  u32At(pos, keys.length);
+  u32At(pos, size);
   pos += 4;
   for (let i = 0; i < keys.length; i++) {
+    const value = object[keys[i]];
+    if (value === undefined && nilAsNull) continue;
     writeAtom(atom(keys[i]));
-    writeTerm(object[keys[i]], depth + 1);
+    writeTerm(value as Encodable, depth + 1);
   }
 }
 
@@ -816,7 +846,9 @@ function findBadPath(value: unknown, path: string): string | undefined {
   } else if (value instanceof Fun) children = value.freeVars.map((v, i) => [`.freeVars[${i}]`, v]);
   else if (value instanceof NativeRecord) children = value.values.map((v, i) => [`#${value.fieldNames[i]?.name}`, v]);
   else if (value !== null && typeof value === "object" && (value.constructor === Object || value.constructor === undefined)) {
-    children = Object.entries(value).map(([k, v]) => [`.${k}`, v]);
+    children = Object.entries(value)
+      .filter(([, v]) => !(v === undefined && nilAsNull)) // left out, so never the culprit
+      .map(([k, v]): [string, unknown] => [`.${k}`, v]);
   }
   for (const [step, child] of children) {
     const found = findBadPath(child, path + step);

@@ -29,6 +29,7 @@ function kindOf(v: unknown): Kind {
     case "string":
       return "binary";
     case "object":
+      if (v === null) return "atom"; // nil, as the encoder writes it with nilAsNull
       if (v instanceof Atom) return "atom";
       if (v instanceof Float) return "float";
       if (v instanceof Uint8Array) return "binary";
@@ -45,7 +46,7 @@ function kindOf(v: unknown): Kind {
 }
 
 function atomName(v: unknown): string {
-  return typeof v === "boolean" ? String(v) : (v as Atom).name;
+  return typeof v === "boolean" ? String(v) : v === null ? "nil" : (v as Atom).name;
 }
 
 function floatValue(v: unknown): number {
@@ -64,7 +65,10 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 function mapEntries(v: unknown): Array<[unknown, unknown]> {
   if (v instanceof Map) return [...v.entries()];
-  return Object.entries(v as object).map(([k, value]) => [new Atom(k), value]);
+  // undefined fields are left out of the map (with nilAsNull; without it such an object does not encode at all).
+  return Object.entries(v as object)
+    .filter(([, value]) => value !== undefined)
+    .map(([k, value]) => [new Atom(k), value]);
 }
 
 /** Flattens a list whose tail is a list into one ImproperList or array, as the encoder would write it. */
@@ -81,7 +85,8 @@ function listParts(v: unknown): { elements: readonly unknown[]; tail: unknown } 
 
 /**
  * True when `a` and `b` encode to terms that are exactly equal (=:=): integers and floats differ, an atom and a
- * boolean of the same name are equal, a JS string equals the binary of its UTF-8 bytes, map order does not matter.
+ * boolean of the same name are equal (and null equals nil), a JS string equals the binary of its UTF-8 bytes, map
+ * order does not matter.
  * Float zero signs are compared (-0.0 differs from 0.0, as in OTP 27).
  */
 export function equals(a: Encodable | unknown, b: Encodable | unknown): boolean {

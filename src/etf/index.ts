@@ -1,8 +1,11 @@
 // erldist/etf: the External Term Format codec, usable on its own.
 
-export { decode, decodeTerm, type DecodeOptions } from "./decode.js";
+export { decode, decodeTerm, type DecodeOptions, type TermOptions } from "./decode.js";
 export { encode, encodeBody, encodeFrame, encodeFrameSegments, MAX_ENCODE_DEPTH, type EncodeOptions } from "./encode.js";
 export { equals } from "./equals.js";
+export { FORMAT_OTP_DEFAULT, format, type FormatOptions } from "./format.js";
+export type { PrintableRange } from "./format-text.js";
+export { isKeyword, isStruct, keyword, keywordToObject, mapToObject, struct, structModule, type Struct } from "./elixir.js";
 export { DecodeError, EncodeError, type DecodeErrorReason } from "./errors.js";
 export { NativeRecord, nativeRecord } from "./native-record.js";
 export {

@@ -2,7 +2,7 @@
 // neither a tuple nor a map. On the wire (RECORD_EXT, tag 67): field count u32, a flags byte (bit 0: exported),
 // module atom, record name atom, the field names in order, then the values in the same order.
 
-import { Atom, atom, type Encodable, type Term } from "./types.js";
+import { Atom, atom, inspectTerm, type Encodable, type Term } from "./types.js";
 
 const inspect = Symbol.for("nodejs.util.inspect.custom");
 
@@ -52,12 +52,9 @@ export class NativeRecord<E extends Encodable = Term> {
     return new Map(this.entries());
   }
 
-  [inspect](depth: number, options: { depth?: number | null }, inspectFn: (v: unknown, o: unknown) => string): string {
-    const head = `#${inspectFn(this.module, options)}:${inspectFn(this.name, options)}`;
-    if (depth < 0) return `${head}{...}`;
-    const inner = { ...options, depth: options.depth == null ? options.depth : options.depth - 1 };
-    const fields = this.fieldNames.map((name, i) => `${inspectFn(name, inner)} = ${inspectFn(this.values[i], inner)}`);
-    return `${head}{${fields.join(", ")}}`;
+  /** util.inspect shows the record as ~tp prints it on OTP 29: `#m:point{x = 1,y = 2}`. */
+  [inspect](): string {
+    return inspectTerm(this);
   }
 }
 

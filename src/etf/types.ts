@@ -5,6 +5,22 @@ import type { NativeRecord } from "./native-record.js";
 
 const inspect = Symbol.for("nodejs.util.inspect.custom");
 
+/**
+ * How util.inspect shows a term: format.ts installs its ~tp formatter here when it loads (the etf index loads it).
+ * It is installed rather than imported because format.ts needs this module's classes to exist first.
+ */
+let termInspector: (term: unknown) => string = (term) => Object.prototype.toString.call(term);
+
+/** @internal Sets what util.inspect of every term type shows (format.ts calls it once). */
+export function setTermInspector(inspector: (term: unknown) => string): void {
+  termInspector = inspector;
+}
+
+/** @internal util.inspect of a term: the installed formatter's text. */
+export function inspectTerm(term: unknown): string {
+  return termInspector(term);
+}
+
 /** Where an Atom keeps its encoded bytes once the encoder has computed them (internal to the codec). */
 export const ENCODED: unique symbol = Symbol("erldist.encodedAtom");
 
@@ -27,7 +43,7 @@ export class Atom {
     return this.name;
   }
   [inspect](): string {
-    return /^[a-z][a-zA-Z0-9_@]*$/.test(this.name) ? this.name : `'${this.name.replace(/['\\]/g, "\\$&")}'`;
+    return inspectTerm(this);
   }
 }
 
@@ -80,8 +96,8 @@ export class Tuple<E extends Encodable = Term> {
   [Symbol.iterator](): Iterator<E> {
     return this.elements[Symbol.iterator]();
   }
-  [inspect](_depth: number, options: { stylize?: unknown }, inspectFn: (v: unknown, o: unknown) => string): string {
-    return `{${this.elements.map((e) => inspectFn(e, options)).join(", ")}}`;
+  [inspect](): string {
+    return inspectTerm(this);
   }
 }
 
@@ -107,7 +123,7 @@ export class Float {
     return String(this.value);
   }
   [inspect](): string {
-    return Number.isInteger(this.value) ? (Object.is(this.value, -0) ? "-0.0" : `${this.value}.0`) : String(this.value);
+    return inspectTerm(this);
   }
 }
 
@@ -132,7 +148,7 @@ export class Pid {
     return `<${this.node.name}.${this.id}.${this.serial}>`;
   }
   [inspect](): string {
-    return `#Pid${this.toString()}`;
+    return inspectTerm(this);
   }
 }
 
@@ -147,7 +163,7 @@ export class Reference {
     return `#Ref<${this.node.name}.${[...this.ids].reverse().join(".")}>`;
   }
   [inspect](): string {
-    return this.toString();
+    return inspectTerm(this);
   }
 }
 
@@ -162,7 +178,7 @@ export class Port {
     return `#Port<${this.node.name}.${this.id}>`;
   }
   [inspect](): string {
-    return this.toString();
+    return inspectTerm(this);
   }
 }
 
@@ -180,7 +196,7 @@ export class BitBinary {
     return this.data.length === 0 ? 0 : (this.data.length - 1) * 8 + this.bits;
   }
   [inspect](): string {
-    return `<<${this.data.length} bytes, last ${this.bits} bits>>`;
+    return inspectTerm(this);
   }
 }
 
@@ -190,6 +206,9 @@ export class ImproperList<E extends Encodable = Term> {
     readonly elements: E[],
     readonly tail: E,
   ) {}
+  [inspect](): string {
+    return inspectTerm(this);
+  }
 }
 
 /** Makes an improper list `[e1, e2, ... | tail]`. */
@@ -211,7 +230,7 @@ export class Fun {
     readonly freeVars: Encodable[],
   ) {}
   [inspect](): string {
-    return `#Fun<${this.module.name}.${this.oldIndex}.${this.oldUniq}>`;
+    return inspectTerm(this);
   }
 }
 
@@ -226,7 +245,7 @@ export class ExportFun {
     this.arity = arity;
   }
   [inspect](): string {
-    return `fun ${this.module.name}:${this.function.name}/${this.arity}`;
+    return inspectTerm(this);
   }
 }
 
@@ -236,13 +255,18 @@ export class ExportFun {
  */
 export class LocalTerm {
   constructor(readonly bytes: Uint8Array) {}
+  [inspect](): string {
+    return inspectTerm(this);
+  }
 }
 
 /**
- * What {@link decode} returns. A `string` appears only as a map key: binary keys that are UTF-8 text decode to JS
- * strings (which encode back to the same binary), so `map.get("name")` works on Elixir-style maps.
+ * What {@link decode} returns. A `string` is a binary: binary map keys that are UTF-8 text decode to JS strings
+ * (which encode back to the same binary), so `map.get("name")` works on Elixir-style maps, and with the decode
+ * option `binariesAsStrings` every UTF-8 binary does. `null` is the atom `nil`, only with the option `nilAsNull`.
  */
 export type Term =
+  | null
   | string
   | number
   | bigint
@@ -265,7 +289,9 @@ export type Term =
 
 /**
  * What {@link encode} accepts: every {@link Term}, plus conveniences: a JS string encodes as a UTF-8 binary
- * (Elixir's strings), any Uint8Array as a binary, and a plain object as a map with atom keys.
+ * (Elixir's strings), any Uint8Array as a binary, and a plain object as a map with atom keys. `null` encodes (as
+ * `nil`) only with the encode option `nilAsNull`, which also leaves out a plain object's `undefined` fields;
+ * without it both throw an EncodeError.
  */
 export type Encodable =
   | Term
@@ -276,7 +302,7 @@ export type Encodable =
   | Uint8Array
   | Encodable[]
   | ReadonlyMap<Encodable, Encodable>
-  | { readonly [key: string]: Encodable };
+  | { readonly [key: string]: Encodable | undefined };
 
 /** Makes a charlist (Erlang's "string", a list of code points) from a JS string. */
 export function charlist(text: string): number[] {

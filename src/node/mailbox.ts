@@ -52,7 +52,12 @@ export class Mailbox {
     else this.queue.push(message);
   }
 
-  /** The first queued message that `match` accepts (any message without one), waiting for it if needed. */
+  /**
+   * The first queued message that `match` accepts (any message without one), waiting for it if needed. A type
+   * guard as `match` (`(m): m is Tuple => m instanceof Tuple`) types the message it resolves with.
+   */
+  receive<T extends Term>(match: (message: Term) => message is T, options?: ReceiveOptions): Promise<T>;
+  receive(match?: (message: Term) => boolean, options?: ReceiveOptions): Promise<Term>;
   receive(match: (message: Term) => boolean = () => true, options: ReceiveOptions = {}): Promise<Term> {
     const found = this.take(match);
     if (found !== NONE) return Promise.resolve(found);

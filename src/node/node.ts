@@ -28,11 +28,11 @@ import {
   type TlsOptions,
 } from "../dist/index.js";
 import { EpmdError, lookupNode, registerNode, type EpmdRegistration } from "../epmd/index.js";
-import { Atom, ImproperList, Pid, Reference, Tuple, atom, decode, encode, equals, improperList, tuple, type Encodable, type Term } from "../etf/index.js";
-import { CallError, NodeError } from "./errors.js";
+import { Atom, EncodeError, ImproperList, Pid, Reference, Tuple, atom, decode, encode, equals, improperList, tuple, type Encodable, type Term, type TermOptions } from "../etf/index.js";
+import { CallError, NodeError, explainCallError, explainException, formatReason } from "./errors.js";
 import { iolistToString } from "./iolist.js";
 import { checkDestination, ignorable, nodeNameOf, type CheckedDestination, type Destination, type NodeName } from "./destination.js";
-import { ErlProcess, type AliasOptions, type ExitOptions, type ProcessHost, type SendOptions } from "./process.js";
+import { ErlProcess, type AliasOptions, type ExitOptions, type SendOptions } from "./process.js";
 
 export interface NodeOptions {
   /** `alive@host` (a long name), or just `alive`, which gets this host's name. */
@@ -83,6 +83,13 @@ export interface NodeOptions {
    * first (certificates checked as the options say), then the distribution handshake inside it. See TlsOptions.
    */
   tls?: TlsOptions;
+  /**
+   * How terms map to JS values on this node, for every message received (remote and local), call reply, rpc and
+   * erpc result and exit reason: `binariesAsStrings` (UTF-8 binaries, Elixir's strings, arrive as JS strings) and
+   * `nilAsNull` (nil arrives as null, and null is sent as nil; a plain object's undefined fields are left out).
+   * Both are lossless: what arrives encodes back to the same term. Default: neither (see the codec's options).
+   */
+  terms?: TermOptions;
 }
 
 export type PingResult = "pong" | "pang";
@@ -224,10 +231,11 @@ function erpcResult(reason: Term, tag: Reference, what: string): Term {
     const [, kind, value, stack] = reason.elements;
     if (kind === atom("return")) return value;
     const errorClass = (kind as Atom).name as "throw" | "exit" | "error";
-    throw new CallError("exception", `erpc ${what} raised ${errorClass}`, value, { errorClass, stacktrace: stack });
+    throw new CallError("exception", `erpc ${what} raised ${explainException(errorClass, value, stack)}`, value, { errorClass, stacktrace: stack });
   }
-  if (reason === atom("noconnection")) throw new CallError("noconnection", `erpc ${what}: the connection was lost`, reason);
-  throw new CallError("exit", `erpc ${what}: the process running it was killed`, reason);
+  if (reason === atom("noconnection")) throw new CallError("noconnection", `erpc ${what}: the connection was lost (noconnection)`, reason);
+  // Not erpc's own exit: the process running the call was killed, or exited by a link, before it could answer.
+  throw new CallError("exit", `erpc ${what}: the process running it exited: ${explainCallError({ code: "exit", reason })}`, reason);
 }
 
 /** Identifies a reference among this node's monitors. */
@@ -236,8 +244,8 @@ function refKey(ref: Reference): string {
 }
 
 /** The message a monitor delivers: {'DOWN', Ref, process, Target, Reason}. */
-function down(ref: Reference, target: Encodable, reason: Encodable): Term {
-  return asReceived(tuple(atom("DOWN"), ref, atom("process"), target, reason));
+function down(ref: Reference, target: Encodable, reason: Encodable, terms: TermOptions): Term {
+  return asReceived(tuple(atom("DOWN"), ref, atom("process"), target, reason), terms);
 }
 
 function describe(dest: Pid | readonly [name: string | Atom, node: NodeName]): string {
@@ -246,17 +254,34 @@ function describe(dest: Pid | readonly [name: string | Atom, node: NodeName]): s
 }
 
 /** A message sent between local processes arrives as it would over the wire: as the term it encodes to. */
-function asReceived(message: Encodable): Term {
-  return decode(encode(message));
+function asReceived(message: Encodable, terms: TermOptions): Term {
+  return decode(encode(message, terms), terms);
+}
+
+/**
+ * For the EncodeError of a request the node wraps (`{'$gen_call', From, Request}`, rpc's arguments in rex's
+ * request...): the same error with its path from the request, as encode(request) reports it, not from the wrapper
+ * the caller never wrote. `at` is where the request sits in the wrapper ("{2}").
+ */
+function pathFromRequest(at: string): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof EncodeError && err.path.startsWith(at)) throw new EncodeError(err.path.slice(at.length), err.detail);
+    throw err;
+  };
 }
 
 /** What a send that completes at once returns (one promise for all of them). */
 const RESOLVED = Promise.resolve();
 
-export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
+// Not declared `implements ProcessHost`: the methods that interface names are internal ones, left out of the
+// published types (stripInternal), where the clause would fail; `new ErlProcess(pid, this)` checks the shape.
+// (A comment here must not contain the internal tag itself: stripInternal reads plain comments too.)
+export class Node extends EventEmitter<NodeEvents> {
   readonly name: string;
   readonly creation: number;
   readonly hidden: boolean;
+  /** How terms map to JS values on this node (the `terms` option; both false by default). */
+  readonly terms: Readonly<TermOptions>;
   private readonly cookie: string;
   private readonly server: Server;
   private readonly registration: EpmdRegistration | undefined;
@@ -297,6 +322,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     this.name = name;
     this.cookie = cookie;
     this.hidden = options.hidden ?? true;
+    this.terms = Object.freeze({ binariesAsStrings: options.terms?.binariesAsStrings === true, nilAsNull: options.terms?.nilAsNull === true });
     this.server = server;
     this.registration = registration;
     this.creation = registration?.creation ?? randomInt(1, 0x7fffffff);
@@ -562,6 +588,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     const old = this.connections.get(handshake.peerName);
     if (old) old.close();
     const connection = new DistConnection(socket, handshake, {
+      terms: this.terms,
       tickTime: this.options.tickTime,
       busyLimit: this.options.busyLimit,
       maxQueuedBytes: this.options.maxQueuedBytes,
@@ -585,7 +612,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
         for (const [key, monitor] of this.monitors) {
           if (monitor.peer !== peer) continue;
           this.monitors.delete(key);
-          monitor.process.deliver(down(monitor.ref, monitor.target, atom("noconnection")));
+          monitor.process.deliver(down(monitor.ref, monitor.target, atom("noconnection"), this.terms));
         }
         this.emit("nodedown", peer, error ?? new NodeError("disconnected", `disconnected from ${peer}`));
       }
@@ -648,7 +675,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
         if (peer === this.name) {
           const process = this.registered.get(destination.name);
           if (!process) throw new NodeError("not_registered", `no process is registered as '${destination.name}' on this node`);
-          process.deliver(asReceived(message));
+          process.deliver(asReceived(message, this.terms));
           return RESOLVED;
         }
       } else {
@@ -657,10 +684,10 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
         if (peer === this.name) {
           if (destination.kind === "alias") {
             const alias = this.aliases.get(refKey(destination.alias)); // an inactive alias: dropped, as in BEAM
-            alias?.process.deliver(asReceived(message), priority && alias.priority);
+            alias?.process.deliver(asReceived(message, this.terms), priority && alias.priority);
           } else {
             // Priority counts only through a priority alias: to a pid it is an ordinary message, as in BEAM.
-            this.mailboxes.get(mailboxKey(destination.pid))?.deliver(asReceived(message)); // a dead pid: dropped, as in BEAM
+            this.mailboxes.get(mailboxKey(destination.pid))?.deliver(asReceived(message, this.terms)); // a dead pid: dropped, as in BEAM
           }
           return RESOLVED;
         }
@@ -714,7 +741,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   private async connectionForSend(peer: string, message: Encodable): Promise<DistConnection> {
     const existing = this.connections.get(peer);
     if (existing) return existing;
-    const size = encode(message).length;
+    const size = encode(message, this.terms).length;
     const waiting = this.waitingForConnection.get(peer) ?? 0;
     const cap = this.options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     if (waiting > 0 && waiting + size > cap) {
@@ -911,7 +938,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     }
     for (const target of links) {
       if (target.node.name === this.name) {
-        this.mailboxes.get(mailboxKey(target))?.exitSignal(process.pid, asReceived(reason), true);
+        this.mailboxes.get(mailboxKey(target))?.exitSignal(process.pid, asReceived(reason, this.terms), true);
         continue;
       }
       const connection = this.connections.get(target.node.name);
@@ -954,7 +981,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     if (target instanceof Reference) {
       if (target.node.name === this.name) {
         const alias = this.aliases.get(refKey(target)); // an inactive alias: dropped, as in BEAM
-        alias?.process.exitSignal(process.pid, asReceived(reason), false, priority && alias.priority);
+        alias?.process.exitSignal(process.pid, asReceived(reason, this.terms), false, priority && alias.priority);
         return;
       }
       const connection = await this.connection(target.node.name);
@@ -964,7 +991,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     }
     if (target.node.name === this.name) {
       // Priority counts only through a priority alias: to a pid this is an ordinary exit signal, as in BEAM.
-      this.mailboxes.get(mailboxKey(target))?.exitSignal(process.pid, asReceived(reason), false);
+      this.mailboxes.get(mailboxKey(target))?.exitSignal(process.pid, asReceived(reason, this.terms), false);
       return;
     }
     const connection = await this.connection(target.node.name);
@@ -1005,7 +1032,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       connection = await this.connection(peer);
     } catch {
       // As in Erlang: monitoring something on a node that cannot be reached fires at once with noconnection.
-      process.deliver(down(ref, targetTerm, atom("noconnection")));
+      process.deliver(down(ref, targetTerm, atom("noconnection"), this.terms));
       return ref;
     }
     this.monitors.set(refKey(ref), { process, target: targetTerm, toProc, peer, ref });
@@ -1036,7 +1063,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       // (ALIAS_SEND), so a reply arriving after a timeout is dropped instead of queued.
       const alias = caller.alias();
       const tag = improperList([atom("alias")], alias);
-      await caller.send(dest, tuple(atom("$gen_call"), tuple(caller.pid, tag), request));
+      await caller.send(dest, tuple(atom("$gen_call"), tuple(caller.pid, tag), request)).catch(pathFromRequest("{2}"));
       const isReply = (m: Term) => m instanceof Tuple && m.length === 2 && equals(m.elements[0], tag);
       const isDown = (m: Term) => m instanceof Tuple && m.length === 5 && m.elements[0] === atom("DOWN") && equals(m.elements[1], mref);
       let answer: Term;
@@ -1044,14 +1071,15 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
         answer = await caller.receive((m) => isReply(m) || isDown(m), { timeout, signal: options.signal });
       } catch (err) {
         if (err instanceof NodeError && err.code === "timeout") {
-          throw new CallError("timeout", `no reply from ${describe(dest)} within ${timeout} ms`, undefined, { cause: err });
+          throw new CallError("timeout", `no reply from ${describe(dest)} within ${timeout} ms (timeout)`, undefined, { cause: err });
         }
         throw err;
       }
       const [, , , , reason] = (answer as Tuple).elements;
       if (isDown(answer)) {
         const code = reason === atom("noproc") ? "noproc" : reason === atom("noconnection") ? "noconnection" : "exit";
-        throw new CallError(code, `${describe(dest)} ${code === "exit" ? "exited during the call" : code === "noproc" ? "does not exist" : "is not reachable"}`, reason);
+        const what = code === "exit" ? "exited during the call" : code === "noproc" ? "does not exist" : "is not reachable";
+        throw new CallError(code, `${describe(dest)} ${what}: ${explainCallError({ code, reason })}`, reason);
       }
       caller.demonitor(mref);
       return (answer as Tuple).elements[1];
@@ -1065,7 +1093,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
    * contract of send: a bad destination throws at the call, and the promise may be ignored.
    */
   cast(dest: Pid | readonly [name: string | Atom, node: NodeName], request: Encodable): Promise<void> {
-    return this.send(dest, tuple(atom("$gen_cast"), request));
+    return ignorable(this.send(dest, tuple(atom("$gen_cast"), request)).catch(pathFromRequest("{1}")));
   }
 
   /**
@@ -1085,9 +1113,10 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
     try {
       const result = await this.call(["rex", peer], tuple(atom("call"), atom(module), atom(fn), args, leader.pid), {
         timeout: options.timeout ?? 30_000,
-      });
+      }).catch(pathFromRequest("{3}"));
       if (result instanceof Tuple && result.length === 2 && result.elements[0] === atom("badrpc")) {
-        throw new CallError("badrpc", `rpc ${module}:${fn}/${args.length} on ${peer} failed`, result.elements[1]);
+        const reason = result.elements[1];
+        throw new CallError("badrpc", `rpc ${module}:${fn}/${args.length} on ${peer} failed: ${explainCallError({ code: "badrpc", reason })}`, reason);
       }
       return result;
     } finally {
@@ -1120,7 +1149,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       try {
         connection = await this.connection(peer);
       } catch (err) {
-        throw new CallError("noconnection", `erpc to ${peer}: the node cannot be reached`, atom("noconnection"), { cause: err });
+        throw new CallError("noconnection", `erpc to ${peer}: the node cannot be reached (noconnection): ${(err as Error).message}`, atom("noconnection"), { cause: err });
       }
       // The spawned process is monitored with the request id as the reference, as erpc does.
       this.monitors.set(key, { process: caller, target: atom("undefined"), toProc: atom("undefined"), peer, ref: reqId });
@@ -1136,17 +1165,17 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
           optList: [atom("monitor")],
         },
         [resultTag, atom(module), atom(fn), args],
-      );
+      ).catch(pathFromRequest("[3]"));
       const mine = (m: Term) => m instanceof Tuple && (m.elements[0] === atom("DOWN") || m.elements[0] === atom("spawn_reply")) && equals(m.elements[1], reqId);
       let answer: Tuple;
       try {
         answer = (await caller.receive(mine, { timeout })) as Tuple;
       } catch (err) {
-        if (err instanceof NodeError && err.code === "timeout") throw new CallError("timeout", `erpc ${module}:${fn}/${args.length} on ${peer}: no result within ${timeout} ms`, undefined, { cause: err });
+        if (err instanceof NodeError && err.code === "timeout") throw new CallError("timeout", `erpc ${module}:${fn}/${args.length} on ${peer}: no result within ${timeout} ms (timeout)`, undefined, { cause: err });
         throw err;
       }
       if (answer.elements[0] === atom("spawn_reply")) {
-        throw new CallError("notsup", `erpc ${module}:${fn}/${args.length}: ${peer} could not spawn the call`, answer.elements[3]);
+        throw new CallError("notsup", `erpc ${module}:${fn}/${args.length}: ${peer} could not spawn the call: ${formatReason(answer.elements[3])}`, answer.elements[3]);
       }
       return erpcResult(answer.elements[4], resultTag, `${module}:${fn}/${args.length} on ${peer}`);
     } finally {
@@ -1211,12 +1240,14 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
   private async ioRequest(peer: string, request: Term, onOutput: (text: string) => void): Promise<void> {
     if (!(request instanceof Tuple) || request.elements[0] !== atom("put_chars")) throw new Error("unsupported io request");
     const fields = request.elements;
-    if (fields.length === 3) return onOutput(iolistToString(fields[2]));
-    if (fields.length === 2) return onOutput(iolistToString(fields[1]));
+    // {put_chars, Encoding, ...} says how the characters are encoded; the old {put_chars, Chars} is latin-1 bytes.
+    const encoding = fields.length === 2 || fields[1] === atom("latin1") ? "latin1" : "unicode";
+    if (fields.length === 3) return onOutput(iolistToString(fields[2], encoding));
+    if (fields.length === 2) return onOutput(iolistToString(fields[1], encoding));
     if (fields.length === 5) {
       const [, , mod, fun, args] = fields;
       const text = await this.rpc(peer, (mod as Atom).name, (fun as Atom).name, args as Encodable[]);
-      return onOutput(iolistToString(text));
+      return onOutput(iolistToString(text, encoding));
     }
     throw new Error("unsupported put_chars");
   }
@@ -1324,7 +1355,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
         const monitor = this.monitors.get(refKey(ref));
         if (!monitor) return;
         this.monitors.delete(refKey(ref));
-        monitor.process.deliver(down(ref, monitor.target, reason));
+        monitor.process.deliver(down(ref, monitor.target, reason, this.terms));
         return;
       }
       case "ALIAS_SEND":
@@ -1366,7 +1397,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
           if (monitor) monitor.target = result;
         } else {
           this.monitors.delete(refKey(reqId));
-          waiting.deliver(asReceived(tuple(atom("spawn_reply"), reqId, atom("error"), result as Encodable)));
+          waiting.deliver(asReceived(tuple(atom("spawn_reply"), reqId, atom("error"), result as Encodable), this.terms));
         }
         return;
       }
@@ -1405,7 +1436,7 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
       case "PAYLOAD_EXIT2":
       case "PAYLOAD_EXIT2_TT": {
         const { from, to } = message.fields;
-        const reason = message.kind.startsWith("PAYLOAD_") ? message.payload! : message.fields.reason;
+        const reason = message.kind.startsWith("PAYLOAD_") ? message.payload! : this.asPayload(message.fields.reason);
         const linked = !message.kind.includes("EXIT2");
         if (from instanceof Pid) this.localProcess(to)?.exitSignal(from, reason, linked);
         return;
@@ -1422,6 +1453,11 @@ export class Node extends EventEmitter<NodeEvents> implements ProcessHost {
         return unhandled;
       }
     }
+  }
+
+  /** A term of a control tuple (decoded exactly, for routing) as payloads decode with the node's terms option. */
+  private asPayload(term: Term): Term {
+    return this.terms.binariesAsStrings || this.terms.nilAsNull ? asReceived(term, this.terms) : term;
   }
 
   /** The live local process `target` names (a pid of this node), if any. */

@@ -1,5 +1,5 @@
 // A process of the erldist node: a pid BEAM can send to, a mailbox with selective receive, and send.
-import { atom, encode, tuple, type Atom, type Encodable, type Pid, type Reference, type Term } from "../etf/index.js";
+import { atom, encode, tuple, type Atom, type Encodable, type Pid, type Reference, type Term, type TermOptions } from "../etf/index.js";
 import { ignorable, type Destination, type NodeName } from "./destination.js";
 import { NodeError } from "./errors.js";
 import { Mailbox, type ReceiveOptions } from "./mailbox.js";
@@ -47,6 +47,8 @@ export interface ProcessHost {
   unaliasFrom(process: ErlProcess, alias: Reference): boolean;
   unlinkFrom(process: ErlProcess, target: Pid): void;
   processExited(process: ErlProcess, reason: Encodable, links: Pid[]): void;
+  /** How the node maps terms (its `terms` option): exit reasons are checked with its nilAsNull. */
+  readonly terms?: TermOptions;
 }
 
 function atomLike(name: string): Atom {
@@ -104,8 +106,11 @@ export class ErlProcess implements AsyncIterable<Term> {
   /**
    * The first message in the mailbox that `match` accepts (the first of all without one), waiting for one if
    * needed: Erlang's selective receive. Messages that do not match stay queued, in order. Rejects with a
-   * NodeError `timeout` or `aborted`, or `exited` once the process has exited.
+   * NodeError `timeout` or `aborted`, or `exited` once the process has exited. With a type guard as `match`, the
+   * promise has the guarded type: `await p.receive((m): m is Tuple => m instanceof Tuple)` is a Tuple.
    */
+  receive<T extends Term>(match: (message: Term) => message is T, options?: ReceiveOptions): Promise<T>;
+  receive(match?: (message: Term) => boolean, options?: ReceiveOptions): Promise<Term>;
   receive(match?: (message: Term) => boolean, options?: ReceiveOptions): Promise<Term> {
     return this.mailbox.receive(match, options);
   }
@@ -213,18 +218,22 @@ export class ErlProcess implements AsyncIterable<Term> {
     if (!linked && isAtom("kill")) return this.exit(atomLike("killed"));
     if (this.trapExits) return this.deliver(exitMessage(from, reason), priority);
     if (isAtom("normal")) return;
-    this.exit(reason);
+    this.end(reason); // as received: a string reason (a binary, with binariesAsStrings) must not become an atom
   }
 
   /**
    * Ends the process: its mailbox closes, its names, aliases and monitors are freed, and linked and monitoring
-   * processes get an exit signal. A reason that cannot be encoded (no Erlang form, e.g. `null`) throws its
-   * EncodeError here, and the process goes on running.
+   * processes get an exit signal. A string reason is an atom's name (`p.exit("shutdown")`). A reason that cannot be
+   * encoded (no Erlang form, e.g. `null` when the node's terms do not have nilAsNull) throws its EncodeError here,
+   * and the process goes on running.
    */
   exit(reason: Encodable = atomLike("normal")): void {
+    this.end(typeof reason === "string" ? atomLike(reason) : reason);
+  }
+
+  private end(exitReason: Encodable): void {
     if (!this.alive) return;
-    const exitReason = typeof reason === "string" ? atomLike(reason) : reason;
-    encode(exitReason); // throws the EncodeError now, before anything is torn down
+    encode(exitReason, this.host.terms); // throws the EncodeError now, before anything is torn down
     this.exitReason = exitReason;
     this.mailbox.close(new NodeError("exited", `process ${this.pid} exited`));
     const links = [...this.links.values()];

@@ -1,13 +1,17 @@
 // The erldist command, run as a user runs it (the built dist/cli/main.js in a child process) against real BEAM
-// nodes: help and exit codes, names, ping, rpc, eval (one node and --all), nodes, join with its status server and a
-// clean stop, the built-in epmd, the REPL, and how the cookie is found (and never printed).
+// nodes: help and exit codes, names, ping (and why it is pang), rpc, eval (one node and --all; unicode printed as
+// erl prints it), nodes, join with its status server and a clean stop, the built-in epmd, the REPL (in the clone,
+// and in an installed package without ts-node), and how the cookie is found (and never printed).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { atom } from "../../src/etf/index.js";
+import { atom, type Term } from "../../src/etf/index.js";
+import { iolistToString } from "../../src/node/index.js";
+import { registerNode } from "../../src/epmd/index.js";
 import { BeamNode } from "../support/beam.js";
 import { EMPTY_HOME, runCli, startCli } from "../support/cli.js";
 import { startEpmd, type Epmd } from "../support/epmd.js";
+import { installPackage } from "../support/installed.js";
 import { freePort } from "../support/net.js";
 import { otpReleaseOf } from "../support/release.js";
 
@@ -30,6 +34,13 @@ afterAll(async () => {
 });
 
 const COMMANDS = ["join", "nodes", "ping", "names", "epmd", "rpc", "eval", "repl", "demo"];
+const NODE_COMMANDS = ["join", "nodes", "ping", "rpc", "eval", "repl"]; // those that start a node: TLS applies
+const TLS_FLAGS = ["optfile", "cert", "key", "ca", "verify", "fail-if-no-peer-cert", "server-name", "check-client-address", "versions"].map((f) => `--tls-${f}`);
+
+/** How erl itself writes a term: io_lib:format("~tp", [Term]) on the peer, evaluated from Erlang source. */
+async function erlPrints(beam: BeamNode, erlangTerm: string): Promise<string> {
+  return iolistToString((await beam.eval(`io_lib:format("~tp", [${erlangTerm}]).`)) as Term);
+}
 
 describe("the erldist command", () => {
   it("has --help for every subcommand, and says what is wrong with a bad command line (exit 2, no stack trace)", async () => {
@@ -52,6 +63,17 @@ describe("the erldist command", () => {
     expect(duration.stderr).toContain("--interval takes a duration such as 5s");
   });
 
+  it("lists the TLS flags once, in erldist --help; each command that starts a node points there", async () => {
+    const top = await runCli(["--help"]);
+    expect(top.stdout).toMatch(/^TLS distribution, for every command that starts a node/m);
+    for (const flag of TLS_FLAGS) expect(top.stdout.split(`  ${flag} `).length - 1, flag).toBe(1);
+    const helps = await Promise.all(NODE_COMMANDS.map((command) => runCli([command, "--help"])));
+    helps.forEach((help, i) => {
+      for (const flag of TLS_FLAGS) expect(help.stdout, `${NODE_COMMANDS[i]} --help`).not.toContain(flag);
+      expect(help.stdout).toMatch(/^ {2}--tls-\.\.\. .*'erldist --help' lists the flags$/m);
+    });
+  });
+
   it("names: what epmd -names shows", async () => {
     const result = await runCli(["names", "--epmd-port", String(epmd.port)]);
     expect(result.code).toBe(0);
@@ -60,14 +82,34 @@ describe("the erldist command", () => {
     expect(result.stdout).toMatch(/^name clib at port \d+$/m);
   });
 
-  it("ping: pong (exit 0) and pang (exit 1), as net_adm:ping/1", async () => {
+  it("ping: pong (exit 0) and pang (exit 1), as net_adm:ping/1; stderr says why it is pang", async () => {
     const pong = await runCli(["ping", a.name], env);
-    expect([pong.code, pong.stdout]).toEqual([0, "pong\n"]);
+    expect([pong.code, pong.stdout, pong.stderr]).toEqual([0, "pong\n", ""]);
     const pang = await runCli(["ping", "nobody@127.0.0.1"], env);
     expect([pang.code, pang.stdout]).toEqual([1, "pang\n"]);
+    expect(pang.stderr).toBe("erldist ping: pang (not registered): no node named 'nobody' is registered with epmd on 127.0.0.1\n");
+    const cookie = await runCli(["ping", a.name], { ...env, ERLANG_COOKIE: "not-the-cookie" });
+    expect([cookie.code, cookie.stdout]).toEqual([1, "pang\n"]);
+    expect(cookie.stderr).toMatch(/^erldist ping: pang \(cookie rejected\): .*same cookie\n$/);
+    expect(cookie.stderr).not.toContain(a.cookie);
+    // A name epmd knows at a port where nothing listens (a node that died without unregistering, or a firewall).
+    const deadPort = await freePort();
+    const ghost = await registerNode({ name: "ghost", listenPort: deadPort, port: epmd.port });
+    try {
+      const unreachable = await runCli(["ping", "ghost@127.0.0.1"], env);
+      expect([unreachable.code, unreachable.stdout]).toEqual([1, "pang\n"]);
+      expect(unreachable.stderr).toMatch(new RegExp(`^erldist ping: pang \\(unreachable\\): cannot reach ghost@127\\.0\\.0\\.1 at 127\\.0\\.0\\.1:${deadPort}: .*ECONNREFUSED`));
+    } finally {
+      ghost.close();
+    }
+    // No epmd at all on the host: nothing runs there.
+    const noEpmd = await runCli(["ping", a.name], { ...env, ERL_EPMD_PORT: String(await freePort()) });
+    expect([noEpmd.code, noEpmd.stdout]).toEqual([1, "pang\n"]);
+    expect(noEpmd.stderr).toMatch(/^erldist ping: pang \(epmd unreachable\): /);
+    for (const result of [pang, cookie, noEpmd]) expect(result.stderr.trim().split("\n")).toHaveLength(1);
   });
 
-  it("rpc: arguments in Erlang syntax, the result as ~p prints it", async () => {
+  it("rpc: arguments in Erlang syntax, the result as ~tp prints it, a failed call explained in one line", async () => {
     const sum = await runCli(["rpc", a.name, "lists", "sum", "[[1,2,3]]"], env);
     expect([sum.code, sum.stdout, sum.stderr]).toEqual([0, "6\n", ""]);
     const text = await runCli(["rpc", a.name, "lists", "reverse", '["abc"]'], env);
@@ -84,7 +126,23 @@ describe("the erldist command", () => {
     expect(notList.stderr).toContain("must be one Erlang list");
     const failing = await runCli(["rpc", a.name, "erlang", "binary_to_atom", "[1]"], env);
     expect(failing.code).toBe(1);
-    expect(failing.stderr).toMatch(/rpc to clia@127\.0\.0\.1 failed: .*badarg/);
+    expect(failing.stderr).toMatch(/^erldist rpc: rpc erlang:binary_to_atom\/1 on clia@127\.0\.0\.1 failed: badarg at erlang:binary_to_atom\/\d.*; badrpc reason: \{'EXIT',\{badarg,/);
+    const undef = await runCli(["rpc", a.name, "lists", "no_such_function", "[]"], env);
+    expect(undef.stderr).toMatch(/^erldist rpc: rpc lists:no_such_function\/0 on clia@127\.0\.0\.1 failed: undefined function lists:no_such_function\/0; /);
+    for (const result of [failing, undef]) expect(result.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("rpc and eval print unicode as erl prints it (~tp), and what the remote code prints in either encoding", async () => {
+    const term = `{<<"José"/utf8>>, "José", 'José', "日本", <<"日本"/utf8>>, [1.5, <<255>>]}`;
+    const expected = await erlPrints(a, term);
+    expect(expected).toContain('<<"José"/utf8>>'); // erl itself prints the characters, not their bytes
+    const evaluated = await runCli(["eval", a.name, `${term}.`], env);
+    expect([evaluated.code, evaluated.stdout, evaluated.stderr]).toEqual([0, `${expected}\n`, ""]);
+    const called = await runCli(["rpc", a.name, "unicode", "characters_to_binary", '["José 日本"]'], env);
+    expect(called.stdout).toBe(`${await erlPrints(a, '<<"José 日本"/utf8>>')}\n`);
+    // io:format with ~ts sends unicode chardata, file:write latin-1 bytes (<<"Jos", 233>> is "José" in latin-1).
+    const printed = await runCli(["eval", a.name, 'io:format("~ts~n", [<<"José 日本"/utf8>>]), file:write(standard_io, <<"Jos", 233, "\\n">>), ok.'], env);
+    expect(printed.stdout).toBe("José 日本\nJosé\nok\n");
   });
 
   it("eval: expressions parsed and evaluated on the remote node; --all gives one result per node", async () => {
@@ -94,7 +152,7 @@ describe("the erldist command", () => {
     expect(where.stdout).toBe(`on 'clia@127.0.0.1'\n{'clia@127.0.0.1',"${release}"}\n`);
     const crash = await runCli(["eval", a.name, "1/0."], env);
     expect(crash.code).toBe(1);
-    expect(crash.stderr).toContain("badarith");
+    expect(crash.stderr).toMatch(/^erldist eval: exception error badarith at erlang:'\/'\/2\n$/);
     const all = await runCli(["eval", "--all", "--static", `${a.name},${b.name}`, "node()."], env);
     expect(all.code).toBe(0);
     expect(all.stdout.split("\n").filter(Boolean).sort()).toEqual([`${a.name}: '${a.name}'`, `${b.name}: '${b.name}'`]);
@@ -190,6 +248,28 @@ describe("the erldist command", () => {
     expect(result.stdout).toContain(`'${a.name}'`);
     expect(result.stdout).toMatch(/\b1\n/);
     expect(result.stdout).toMatch(/\b2\n/);
-    expect(result.stderr).not.toContain("ts-node is not available");
+    expect(result.stderr).toBe("");
+  });
+
+  it("repl in an installed package (no ts-node there): JavaScript, says so, and inputs still run in order", async () => {
+    const installed = installPackage();
+    try {
+      const input = [
+        `const peer = "${a.name}";`,
+        "const answer = await node.rpc(peer, 'lists', 'sum', [[1, 2, 3]]);",
+        "answer * 7",
+        "(await node.rpc(peer, 'erlang', 'node', [])).name",
+        ".exit",
+        "",
+      ].join("\n");
+      const result = await runCli(["repl", a.name], env, input, { main: installed.bin, cwd: installed.dir });
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe("TypeScript needs ts-node, which is not installed here (npm install ts-node): this REPL takes JavaScript\n");
+      expect(result.stdout).toContain(`connected to ${a.name}`);
+      expect(result.stdout).toMatch(/\b42\n/); // evaluated after the await before it finished
+      expect(result.stdout).toContain(`'${a.name}'`);
+    } finally {
+      installed.remove();
+    }
   });
 });

@@ -36,10 +36,17 @@ export interface CliProcess {
   stop(signal?: NodeJS.Signals): Promise<CliResult>;
 }
 
+/** Where and which command to run: by default this clone's dist/cli/main.js, from the clone. */
+export interface CliOptions {
+  /** Another build of the command, e.g. an installed package's (see installed.ts). */
+  main?: string;
+  cwd?: string;
+}
+
 /** Starts the command; env is added to a clean one (PATH, HOME without a cookie). */
-export function startCli(args: string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawnTracked(process.execPath, [CLI, ...args], {
-    cwd: root,
+export function startCli(args: string[], env: Record<string, string> = {}, options: CliOptions = {}): CliProcess {
+  const child = spawnTracked(process.execPath, [options.main ?? CLI, ...args], {
+    cwd: options.cwd ?? root,
     stdio: ["pipe", "pipe", "pipe"],
     env: { PATH: process.env.PATH ?? "", HOME: EMPTY_HOME, ERLANG_COOKIE: "", ...env },
   });
@@ -93,8 +100,8 @@ export function startCli(args: string[], env: Record<string, string> = {}): CliP
 }
 
 /** Runs the command to completion. */
-export async function runCli(args: string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
-  const cli = startCli(args, env);
+export async function runCli(args: string[], env: Record<string, string> = {}, input?: string, options: CliOptions = {}): Promise<CliResult> {
+  const cli = startCli(args, env, options);
   if (input !== undefined) cli.child.stdin?.end(input);
   else cli.child.stdin?.end();
   const timer = setTimeout(() => cli.child.kill("SIGKILL"), 60_000);

@@ -1,5 +1,6 @@
 // erldist repl [<node>...]: an interactive REPL with a started node, the term helpers and top-level await. With
-// ts-node installed (it is in a clone of the repository) it takes TypeScript; without, JavaScript.
+// ts-node installed (it is in a clone of the repository) it takes TypeScript; without (an installed package, where
+// ts-node is only a dev dependency), JavaScript, and it says so.
 import repl from "node:repl";
 import { Module, createRequire } from "node:module";
 import { join } from "node:path";
@@ -16,7 +17,12 @@ helpers (atom, tuple, Pid, encode, decode...) are in scope; top-level await work
   > await node.rpc("app@10.0.0.7", "erlang", "node", [])
   > node.nodes()
 
-TypeScript when ts-node is installed, JavaScript otherwise. Leave with .exit or Ctrl-D.
+TypeScript when ts-node can be loaded (a clone of the repository has it; for an installed package, npm install
+ts-node next to it), JavaScript otherwise (or with --javascript), saying so on stderr. Inputs run one at a
+time, each awaited before the next, so pasted or piped lines may depend on each other. Leave with .exit or Ctrl-D.
+
+Options:
+  --javascript           take JavaScript even when ts-node is there
 
 ${IDENTITY_HELP}
 
@@ -54,31 +60,48 @@ async function typescriptRepl(io: Output): Promise<repl.REPLServer | undefined> 
     Object.assign(globalThis, { module: replModule, exports: replModule.exports, require: createRequire(join(process.cwd(), "<repl>")) });
     tsRepl.evalCode("export {};\n");
   } catch (err) {
-    io.err(`(ts-node is not available: ${(err as Error).message.split("\n")[0]}; the REPL takes JavaScript)\n`);
+    const missing = (err as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND";
+    io.err(
+      missing
+        ? "TypeScript needs ts-node, which is not installed here (npm install ts-node): this REPL takes JavaScript\n"
+        : `ts-node could not be loaded (${(err as Error).message.split("\n")[0]}): this REPL takes JavaScript\n`,
+    );
     return undefined;
   }
-  // One input at a time: an input that awaits is finished before the next is compiled (pasted or piped lines
-  // depend on each other), and leaving waits for the last one.
-  let queue = Promise.resolve();
-  const evalInOrder: repl.REPLEval = function (this: repl.REPLServer, code, context, file, callback) {
-    queue = queue.then(
+  // ts-node evaluates in the global context, so the REPL uses it too (the helpers are put there).
+  const server = repl.start({ prompt: "> ", eval: inOrder(tsRepl.nodeEval), useGlobal: true, terminal: process.stdout.isTTY });
+  return server;
+}
+
+/** Settles once the REPL has evaluated every input it was given. */
+let pendingInput: Promise<void> = Promise.resolve();
+
+/**
+ * One input at a time: an input that awaits is finished before the next is evaluated (pasted or piped lines depend
+ * on each other; Node's own REPL would run the next line while the await is pending), and leaving waits for the
+ * last one.
+ */
+function inOrder(evaluate: repl.REPLEval): repl.REPLEval {
+  return function (this: repl.REPLServer, code, context, file, callback) {
+    pendingInput = pendingInput.then(
       () =>
         new Promise<void>((done) =>
-          tsRepl.nodeEval.call(this, code, context, file, (err, result) => {
+          evaluate.call(this, code, context, file, (err, result) => {
             callback(err, result);
             done();
           }),
         ),
     );
   };
-  // ts-node evaluates in the global context, so the REPL uses it too (the helpers are put there).
-  const server = repl.start({ prompt: "> ", eval: evalInOrder, useGlobal: true, terminal: process.stdout.isTTY });
-  pendingInput = () => queue;
-  return server;
 }
 
-/** Resolves once the TypeScript REPL has evaluated every input it was given. */
-let pendingInput: () => Promise<void> = () => Promise.resolve();
+/** Node's REPL (JavaScript, top-level await), with inputs evaluated in order. */
+function javascriptRepl(): repl.REPLServer {
+  const server = repl.start({ prompt: "> ", useGlobal: true, terminal: process.stdout.isTTY });
+  // The REPL calls server.eval for each input (typed readonly, but a plain property); its own is the JavaScript one.
+  (server as { eval: repl.REPLEval }).eval = inOrder(server.eval);
+  return server;
+}
 
 export async function replCommand(argv: string[], io: Output): Promise<number> {
   const parsed = parse("repl", argv, { ...IDENTITY_OPTIONS, javascript: { type: "boolean" } });
@@ -93,9 +116,10 @@ export async function replCommand(argv: string[], io: Output): Promise<number> {
     }
     io.out(`node ${node.name} (hidden: ${node.hidden}); \`node\` and the erldist helpers are in scope\n`);
     Object.assign(globalThis, erldist, { node, erldist });
-    const server = (parsed.values.javascript ? undefined : await typescriptRepl(io)) ?? repl.start({ prompt: "> ", useGlobal: true });
+    if (parsed.values.javascript) io.err("--javascript: this REPL takes JavaScript\n");
+    const server = (parsed.values.javascript ? undefined : await typescriptRepl(io)) ?? javascriptRepl();
     await new Promise<void>((resolve) => server.once("exit", () => resolve()));
-    await pendingInput();
+    await pendingInput;
     return 0;
   } finally {
     await stopSession(session);
