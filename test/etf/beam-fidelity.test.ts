@@ -21,7 +21,6 @@ import {
   Reference,
   Tuple,
   atom,
-  charlistToString,
   decode,
   encode,
   equals,
@@ -35,7 +34,9 @@ import {
 import { Node } from "../../src/node/index.js";
 import { BeamNode, CtlOp, frame, unframe } from "../support/beam.js";
 import { startEpmd, type Epmd } from "../support/epmd.js";
+import { nativeRecordArb } from "../support/term-arbitraries.js";
 import { rejectionOf } from "../support/rejection.js";
+import { otpReleaseOf } from "../support/release.js";
 
 let epmd: Epmd | undefined;
 let beam: BeamNode;
@@ -51,7 +52,7 @@ let peerEncoding: EncodeOptions;
 beforeAll(async () => {
   epmd = await startEpmd();
   beam = await BeamNode.start({ epmd });
-  release = Number(charlistToString((await beam.eval("erlang:system_info(otp_release).")) as number[]));
+  release = await otpReleaseOf(beam);
   peerEncoding = { ports: release >= 26 ? "v4" : "new_port" };
 });
 
@@ -175,12 +176,6 @@ const leaf: fc.Arbitrary<Encodable> = fc.oneof(
   fc.tuple(atomArb, atomArb, fc.integer({ min: 0, max: 255 })).map(([m, f, a]) => new ExportFun(m, f, a)),
 );
 
-/** Native records with distinct field names (BEAM refuses repeats), in any order, exported or local. */
-function nativeRecordArb(value: fc.Arbitrary<Encodable>): fc.Arbitrary<Encodable> {
-  return fc
-    .tuple(atomArb, atomArb, fc.uniqueArray(fc.tuple(atomArb, value), { maxLength: 5, selector: ([field]) => field.name }), fc.boolean())
-    .map(([module, name, fields, exported]) => new NativeRecord(module, name, fields.map(([f]) => f), fields.map(([, v]) => v), exported));
-}
 
 /** Any term erldist encodes; native records among them only for a peer that has them. */
 function termArbitrary(withNativeRecords: boolean): fc.Arbitrary<Encodable> {
@@ -196,7 +191,7 @@ function termArbitrary(withNativeRecords: boolean): fc.Arbitrary<Encodable> {
       fc
         .uniqueArray(fc.tuple(tie("term"), tie("term")), { maxLength: 5, comparator: (a, b) => equals(a[0], b[0]) })
         .map((pairs) => new Map(pairs)),
-      ...(withNativeRecords ? [nativeRecordArb(tie("term"))] : []),
+      ...(withNativeRecords ? [nativeRecordArb(atomArb, tie("term"))] : []),
     ),
   })).term;
 }
@@ -312,7 +307,7 @@ describe("native records", () => {
       await expect(beam.request(CtlOp.Roundtrip, encode(nativeRecord("nr", "point", { x: 1, y: 2 }), peerEncoding))).rejects.toThrow(/badarg/);
       return;
     }
-    const records = nativeRecordArb(termArbitrary(false));
+    const records = nativeRecordArb(atomArb, termArbitrary(false));
     await fc.assert(
       fc.asyncProperty(records, async (record) => {
         const theirs = await beam.request(CtlOp.Roundtrip, encode(record, peerEncoding));

@@ -36,6 +36,7 @@ import {
 import { formatElixir } from "../../src/etf/format-elixir.js";
 import { BeamNode } from "../support/beam.js";
 import { startEpmd, type Epmd } from "../support/epmd.js";
+import { nativeRecordArb } from "../support/term-arbitraries.js";
 import { otpReleaseOf } from "../support/release.js";
 
 let epmd: Epmd | undefined;
@@ -203,12 +204,6 @@ const leaf: fc.Arbitrary<Encodable> = fc.oneof(
     .map(([m, index, uniq, pid, md5]) => new Fun(1, md5, index, m, index, uniq, pid, [])),
 );
 
-/** Native records with distinct field names, only for a peer that has them (OTP 29). */
-function nativeRecordArb(value: fc.Arbitrary<Encodable>): fc.Arbitrary<Encodable> {
-  return fc
-    .tuple(atomArb, atomArb, fc.uniqueArray(fc.tuple(atomArb, value), { maxLength: 5, selector: ([field]) => field.name }), fc.boolean())
-    .map(([module, name, fields, exported]) => new NativeRecord(module, name, fields.map(([f]) => f), fields.map(([, v]) => v), exported));
-}
 
 function termArbitrary(withNativeRecords: boolean): fc.Arbitrary<Encodable> {
   return fc.letrec<{ term: Encodable }>((tie) => ({
@@ -226,7 +221,7 @@ function termArbitrary(withNativeRecords: boolean): fc.Arbitrary<Encodable> {
         .uniqueArray(fc.tuple(tie("term"), tie("term")), { maxLength: 5, comparator: (a, b) => equals(a[0], b[0]) })
         .map((pairs) => new Map(pairs)),
       fc.dictionary(fc.string({ maxLength: 6 }), tie("term"), { maxKeys: 4 }),
-      ...(withNativeRecords ? [nativeRecordArb(tie("term"))] : []),
+      ...(withNativeRecords ? [nativeRecordArb(atomArb, tie("term"))] : []),
     ),
   })).term;
 }
