@@ -1,10 +1,10 @@
 // Naming and secrets as BEAM does them: a long name on this host's address (MY_POD_IP on Kubernetes), and the
 // cookie from a file, ERLANG_COOKIE or ~/.erlang.cookie. The cookie is never printed.
 import { readFileSync } from "node:fs";
-import { homedir, networkInterfaces } from "node:os";
-import { join } from "node:path";
+import { networkInterfaces } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { TlsOptions } from "../dist/index.js";
+import { findCookie } from "../node/cookie.js";
 import { UsageError, stringValue, type Options, type Parsed } from "./usage.js";
 
 export const IDENTITY_OPTIONS: Options = {
@@ -119,12 +119,7 @@ export function cookie(parsed: Parsed, warn: (text: string) => void, env: NodeJS
     warn("warning: a cookie on the command line can be read by other users of this machine; prefer --cookie-file or ERLANG_COOKIE");
     return given;
   }
-  if (env.ERLANG_COOKIE) return env.ERLANG_COOKIE;
-  try {
-    const text = readFileSync(join(homedir(), ".erlang.cookie"), "utf8").trim();
-    if (text !== "") return text;
-  } catch {
-    // no file: fall through to the error
-  }
+  const found = findCookie({ env });
+  if (found !== undefined) return found;
   throw new UsageError("no cookie: pass --cookie-file <path>, set ERLANG_COOKIE, or create ~/.erlang.cookie (as erl would)");
 }

@@ -1,7 +1,7 @@
 // Elixir source text, handled by the remote node itself: Code.string_to_quoted reads it, Code.eval_quoted evaluates
 // it and Kernel.inspect writes the result, so that what `--elixir` accepts and prints is exactly what that node's
 // Elixir would. One erpc runs a small Elixir program (EVALUATE) that does all three there.
-import { Tuple, atom, tuple, type Encodable, type Term } from "../etf/index.js";
+import { Tuple, atom, isAtom, tuple, type Encodable, type Term } from "../etf/index.js";
 import { CallError, iolistToString, type Node } from "../node/index.js";
 import { CommandError } from "./usage.js";
 
@@ -77,9 +77,9 @@ export async function evaluateElixir(
   const [result, warnings, errors] = ((answer as Tuple).elements[0] as Tuple).elements as [Tuple, Term[], Term[]];
   for (const warning of warnings) io.onWarning(`warning: ${oneLine(iolistToString(warning))}`);
   const [kind, first, second] = result.elements;
-  if (kind === atom("ok")) return { value: first, inspected: iolistToString(second) };
+  if (isAtom(kind, "ok")) return { value: first, inspected: iolistToString(second) };
   const text = oneLine(iolistToString(first));
-  if (kind === atom("syntax_error")) throw new CommandError(`cannot parse the Elixir code: ${text}`);
+  if (isAtom(kind, "syntax_error")) throw new CommandError(`cannot parse the Elixir code: ${text}`);
   // "cannot compile file (errors have been logged)": the errors it means are the diagnostics collected.
   const details = errors.map((e) => oneLine(iolistToString(e)));
   throw new CommandError(details.length > 0 ? `${text}: ${details.join("; ")}` : text);
@@ -107,10 +107,10 @@ export function elixirModule(text: string): string {
 
 /** A peer without Elixir (no 'Elixir.Code' or 'Elixir.Kernel' module) said so: the error that says what to do. */
 function notElixir(peer: string, err: unknown): CommandError | undefined {
-  if (!(err instanceof CallError) || err.code !== "exception" || err.reason !== atom("undef")) return undefined;
+  if (!(err instanceof CallError) || err.code !== "exception" || !isAtom(err.reason, "undef")) return undefined;
   const top = Array.isArray(err.stacktrace) ? err.stacktrace[0] : undefined;
   const module = top instanceof Tuple ? top.elements[0] : undefined;
-  if (module !== atom("Elixir.Code") && module !== atom("Elixir.Kernel")) return undefined;
+  if (!isAtom(module, "Elixir.Code") && !isAtom(module, "Elixir.Kernel")) return undefined;
   return new CommandError(`--elixir needs Elixir on ${peer}, and it has no ${String(module)} module: is it an Elixir node? (without --elixir, the code is Erlang)`, { cause: err });
 }
 

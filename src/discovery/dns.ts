@@ -1,6 +1,7 @@
 // DNS sources: the A/AAAA records of a headless Service (one per ready pod) and its SRV records. Node's own
 // resolver (c-ares) is used, with the system's servers (/etc/resolv.conf) unless others are given.
 import { Resolver } from "node:dns/promises";
+import { watchDeadline } from "../common/deadline.js";
 import { DiscoveryError } from "./errors.js";
 import { formatAddress, nodeNameFor } from "./names.js";
 import type { DiscoverySource, LookupResult } from "./source.js";
@@ -24,13 +25,12 @@ type QueryOutcome<T> = { ok: true; records: T[] } | { ok: false; empty: "nxdomai
 async function withResolver<T>(options: ResolverOptions = {}, signal: AbortSignal, use: (resolver: Resolver) => Promise<T>): Promise<T> {
   const resolver = new Resolver({ timeout: options.timeout ?? 2000, tries: options.tries ?? 2 });
   if (options.servers && options.servers.length > 0) resolver.setServers(options.servers);
-  const cancel = (): void => resolver.cancel();
-  if (signal.aborted) cancel();
-  signal.addEventListener("abort", cancel, { once: true });
+  // Cancelled queries reject with ECANCELLED, which ends `use`.
+  const stop = watchDeadline({ signal }, () => resolver.cancel());
   try {
     return await use(resolver);
   } finally {
-    signal.removeEventListener("abort", cancel);
+    stop();
   }
 }
 

@@ -1,5 +1,5 @@
 // Typed errors of the discovery layer.
-import { CodedError } from "../coded-error.js";
+import { CodedError } from "../common/coded-error.js";
 
 export type DiscoveryErrorCode =
   | "lookup_failed" // the source could not answer (DNS timeout, SERVFAIL, refused, epmd unreachable...)

@@ -1,5 +1,6 @@
 // erldist's discovery layer: where the cluster's node names come from (DNS A/AAAA, SRV, a static list, an epmd
-// scan) and the refresh loop that keeps the node connected to them.
+// scan) and the refresh loop that keeps the node connected to them. It builds on the node layer's public API (and
+// epmd, etf, common); status and the command build on it.
 import { dnsSource, srvSource, type AddressFamily, type ResolverOptions } from "./dns.js";
 import { epmdScanSource, type EpmdScanOptions } from "./epmd-scan.js";
 import { DiscoveryError } from "./errors.js";

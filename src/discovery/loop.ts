@@ -4,6 +4,7 @@
 // query); an empty answer or NXDOMAIN prunes only once it has persisted for several refreshes.
 import { EventEmitter } from "node:events";
 import NodeCache from "node-cache";
+import { withDeadline } from "../common/deadline.js";
 import { DiscoveryError } from "./errors.js";
 import type { DiscoverySource, LookupResult } from "./source.js";
 
@@ -289,15 +290,18 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
 
   private async lookup(): Promise<{ result?: LookupResult; summary: LookupSummary; error?: DiscoveryError }> {
     const at = Date.now();
-    const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(this.lookupTimeout)]);
     try {
-      const result = await Promise.race([
-        this.source.lookup(signal),
-        new Promise<never>((_, reject) => {
-          // Settles even if a source ignores its signal.
-          signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-        }),
-      ]);
+      // Settles at the deadline even if a source ignores its signal; stopping the loop aborts it with "stopped".
+      const result = await withDeadline(
+        { timeout: this.lookupTimeout, signal: this.stopController.signal },
+        (expiry) =>
+          expiry.why === "timeout"
+            ? new DiscoveryError("lookup_failed", `lookup of ${this.source.description} took longer than ${this.lookupTimeout} ms`)
+            : expiry.reason instanceof DiscoveryError
+              ? expiry.reason
+              : new DiscoveryError("stopped", "the discovery loop was stopped", { cause: expiry.reason }),
+        (signal) => this.source.lookup(signal),
+      );
       const summary: LookupSummary = {
         at,
         durationMs: Date.now() - at,
@@ -310,13 +314,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
       const error =
         err instanceof DiscoveryError
           ? err
-          : new DiscoveryError(
-              "lookup_failed",
-              signal.aborted && !this.stopController.signal.aborted
-                ? `lookup of ${this.source.description} took longer than ${this.lookupTimeout} ms`
-                : `lookup of ${this.source.description} failed: ${describe(err).message}`,
-              { cause: err },
-            );
+          : new DiscoveryError("lookup_failed", `lookup of ${this.source.description} failed: ${describe(err).message}`, { cause: err });
       return { error, summary: { at, durationMs: Date.now() - at, status: "failed", count: 0, error: error.message } };
     }
   }

@@ -1,21 +1,20 @@
-// One distribution connection after the handshake: 4-byte framing, ticks both ways, and control messages. In:
-// pass-through messages (<<112, 131, Control, [131, Payload]>>), distribution headers with the atom cache (68)
-// and fragmented messages (69, 70). Out: the frame writer (frame-writer.ts), with its busy limit.
+// One distribution connection after the handshake, as the node sees it: signals in (parsed and typed control
+// messages), signals out (verbs that pick the wire variant the peer's flags call for), ticks both ways, and its
+// counters. Along the data path: frame-reader.ts cuts packets, packet-decoder.ts turns them into terms,
+// control.ts checks them; frame-writer.ts sends, with the busy limit.
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
-import { DecodeError, decodeTerm, type Atom, type DecodeOptions, type Encodable, type Term, type TermOptions } from "../etf/index.js";
+import { Atom, Reference, Tuple, atom, type Encodable, type Pid, type Term, type TermOptions } from "../etf/index.js";
+import { ALTACT_FLAG, UnusableControlError, controlTag, parseControl, type ControlKind, type ControlMessage } from "./control.js";
 import { DistError } from "./errors.js";
 import { DFLAG, encodeOptionsFor } from "./flags.js";
 import type { Handshake } from "./handshake.js";
 import { FrameWriter, newWriterStats } from "./frame-writer.js";
 import { FrameReader, TICK_FRAME } from "./frame-reader.js";
-import { DIST_FRAG_CONT, DIST_FRAG_HEADER, DIST_HEADER, Reassembler, newAtomCache, readAtomCacheRefs } from "./header.js";
+import { PacketDecoder } from "./packet-decoder.js";
 import { Ticker, type TickerTimer } from "./ticker.js";
 
 export { FRAGMENT_SIZE, DEFAULT_BUSY_LIMIT, DEFAULT_MAX_QUEUED_BYTES } from "./frame-writer.js";
-
-const PASS_THROUGH = 112;
-const VERSION = 131;
 
 export interface ConnectionOptions {
   /** net_ticktime in seconds (default 60, as BEAM): silence this long means the peer is down. */
@@ -35,11 +34,37 @@ export interface ConnectionOptions {
   terms?: TermOptions;
 }
 
+/**
+ * Control messages of one connection, by kind, each way: which protocol messages a peer's release uses, e.g.
+ * ALTACT_SIG_SEND from OTP 28 where older releases send ALIAS_SEND.
+ */
+export interface ControlStats {
+  /** Received from the peer, by kind. */
+  in: Partial<Record<ControlKind, number>>;
+  /** Sent to the peer, by kind. */
+  out: Partial<Record<ControlKind, number>>;
+  /**
+   * Received control messages that could not be acted on, by tag: an unknown tag, or a known one in a shape that
+   * cannot be used (see the `unusable` event). They are ignored, as BEAM ignores them, and the connection stays.
+   */
+  unknown: Partial<Record<number, number>>;
+}
+
+/** Where a message goes on the peer: a pid, a registered name, or an alias. */
+export type MessageTarget = Pid | Atom | Reference;
+
 interface ConnectionEvents {
-  /** A control message (a tuple as the protocol defines it) and, for messages that carry one, the payload. */
-  message: [control: Term, payload: Term | undefined];
+  /** A control message from the peer, checked against the protocol (typed by its kind). */
+  signal: [message: ControlMessage];
+  /**
+   * A control message with a tag that could not be acted on (an unknown tag, or a known one in a shape that cannot
+   * be used): counted in controlStats.unknown, and otherwise ignored, as BEAM's dist.c ignores and logs one.
+   */
+  unusable: [error: UnusableControlError];
   /** The connection is gone; `error` says why when it was not closed by this side. */
   close: [error: DistError | undefined];
+  /** A signal (a link, a monitor, a protocol answer...) could not go: see the verbs. */
+  signalFailed: [kind: ControlKind, error: Error];
   /** More than the busy limit waits for the socket: sends are held back (see send). */
   busy: [queuedBytes: number];
   /** No longer busy, after `busyMs` milliseconds. */
@@ -56,13 +81,12 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
   private readonly frames: FrameReader;
   private readonly ticker: Ticker;
   private closed = false;
-  private readonly atomCache = newAtomCache();
-  private readonly reassembler: Reassembler;
+  private readonly decoder: PacketDecoder;
   private readonly writer: FrameWriter;
-  /** The `terms` decode options for payloads, or undefined for the defaults. */
-  private readonly payloadOptions: DecodeOptions | undefined;
   /** Counters for status pages and tests (the outgoing ones kept by the frame writer). */
   readonly stats = { messagesIn: 0, bytesIn: 0, fragmentsIn: 0, atomCacheRefsIn: 0, ...newWriterStats() };
+  /** Control messages by kind, each way (see ControlStats). */
+  readonly controlStats: ControlStats = { in: {}, out: {}, unknown: {} };
 
   constructor(socket: Socket, handshake: Handshake, options: ConnectionOptions = {}) {
     super();
@@ -71,9 +95,9 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
     this.peerCreation = handshake.peerCreation;
     this.flags = handshake.flags;
     this.maxPacketSize = options.maxPacketSize ?? 1 << 30;
-    this.reassembler = new Reassembler(this.maxPacketSize);
     const terms = options.terms;
-    this.payloadOptions = terms?.binariesAsStrings || terms?.nilAsNull ? { binariesAsStrings: terms.binariesAsStrings, nilAsNull: terms.nilAsNull } : undefined;
+    const payloadOptions = terms?.binariesAsStrings || terms?.nilAsNull ? { binariesAsStrings: terms.binariesAsStrings, nilAsNull: terms.nilAsNull } : undefined;
+    this.decoder = new PacketDecoder(this.peerName, payloadOptions, this.maxPacketSize, this.stats);
     const headers = (handshake.flags & DFLAG.DIST_HDR_ATOM_CACHE) !== 0n;
     this.writer = new FrameWriter(socket, {
       headers,
@@ -113,17 +137,141 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
   }
 
   /**
-   * Sends a control message and, for those that carry one, its payload. Resolves once the socket has it: at once
-   * unless the connection is busy (more than `busyLimit` bytes wait for the socket), else in order as the socket
-   * takes what waits. Binaries of 64 KiB and more are written by reference, not copied: the promise settles once
-   * the socket has taken them, and such a binary must not be changed before it settles. Rejects, never throws: with
-   * the EncodeError of a term the peer cannot take, DistError `busy` when `maxQueuedBytes` wait already (`force`,
-   * for the node's own signals, queues regardless), or DistError `closed` when the connection is or goes down
-   * before the message was written.
+   * Sends a control tuple as it is given and, for kinds that carry one, its payload: the verbs below are built on
+   * it, and it is there for tests and protocol extensions. Resolves once the socket has it: at once unless the
+   * connection is busy (more than `busyLimit` bytes wait for the socket), else in order as the socket takes what
+   * waits. Binaries of 64 KiB and more are written by reference, not copied: the promise settles once the socket
+   * has taken them, and such a binary must not be changed before it settles. Rejects, never throws: with the
+   * EncodeError of a term the peer cannot take, DistError `busy` when `maxQueuedBytes` wait already (`force`, for
+   * signals, queues regardless), or DistError `closed` when the connection is or goes down before the message was
+   * written.
    */
   send(control: Encodable, payload?: Encodable, force = false): Promise<void> {
     if (this.closed) return Promise.reject(new DistError("closed", `the connection to ${this.peerName} is closed`));
     return this.writer.send(control, payload, force);
+  }
+
+  // ---- verbs: each picks the control message the peer's flags call for -------------------------------------------
+  // Messages, exit/2 and spawn requests are sends: held back while busy, refused past maxQueuedBytes, settled as
+  // send() says. Links, monitors, link exits and the answers the protocol requires are signals: queued regardless
+  // (few and small, and BEAM never drops them either), never throwing or rejecting; one that cannot go (the
+  // connection closed meanwhile, a reason that cannot be encoded) is reported by the `signalFailed` event.
+
+  /**
+   * A message from `from` to a pid, a registered name or an alias of the peer. As BEAM's dist.c: to a peer with
+   * DFLAG_ALTACT_SIG (OTP 28+) alias sends and priority sends go as ALTACT_SIG_SEND; to older peers alias sends go
+   * as ALIAS_SEND, and a priority send rejects with DistError `unsupported` (BEAM would send it as an ordinary one).
+   */
+  sendMessage(from: Pid, to: MessageTarget, message: Encodable, priority = false): Promise<void> {
+    const alias = to instanceof Reference;
+    if (priority || (alias && this.altact)) {
+      if (!this.altact) return this.unsupported("a priority message", "send it without the priority option");
+      const flags = (alias ? ALTACT_FLAG.ALIAS : to instanceof Atom ? ALTACT_FLAG.NAME : 0) | (priority ? ALTACT_FLAG.PRIO : 0);
+      return this.control("ALTACT_SIG_SEND", [flags, from, to], message);
+    }
+    if (alias) return this.control("ALIAS_SEND", [from, to], message);
+    if (to instanceof Atom) return this.control("REG_SEND", [from, EMPTY_ATOM, to], message);
+    return this.control("SEND_SENDER", [from, to], message);
+  }
+
+  /**
+   * exit/2 from `from` to a pid, or (OTP 28+) to an alias, with `reason`. To an alias or with priority it travels as
+   * ALTACT_SIG_SEND with the EXIT flag, as OTP 28's dist.c sends it; a peer without DFLAG_ALTACT_SIG cannot take
+   * that, so it rejects with DistError `unsupported` (BEAM drops an exit to an alias on such a peer without a word).
+   */
+  exit2(from: Pid, to: Pid | Reference, reason: Encodable, priority = false): Promise<void> {
+    const alias = to instanceof Reference;
+    if (alias || priority) {
+      if (!this.altact) {
+        return alias
+          ? this.unsupported("an exit signal to an alias", "send it to the process's pid instead")
+          : this.unsupported("a priority exit signal", "send it without the priority option");
+      }
+      const flags = ALTACT_FLAG.EXIT | (alias ? ALTACT_FLAG.ALIAS : 0) | (priority ? ALTACT_FLAG.PRIO : 0);
+      return this.control("ALTACT_SIG_SEND", [flags, from, to], reason);
+    }
+    if (this.exitPayload) return this.control("PAYLOAD_EXIT2", [from, to], reason);
+    return this.control("EXIT2", [from, to, reason]);
+  }
+
+  /** The exit signal of a link: `from` exited with `reason` (PAYLOAD_EXIT, or EXIT to peers without EXIT_PAYLOAD). */
+  linkExit(from: Pid, to: Pid, reason: Encodable): void {
+    if (this.exitPayload) return this.signal("PAYLOAD_EXIT", [from, to], reason);
+    return this.signal("EXIT", [from, to, reason]);
+  }
+
+  link(from: Pid, to: Pid): void {
+    return this.signal("LINK", [from, to]);
+  }
+
+  /** Removes a link (UNLINK_ID; the peer answers UNLINK_ID_ACK, as OTP 26+ requires). */
+  unlink(id: number, from: Pid, to: Pid): void {
+    return this.signal("UNLINK_ID", [id, from, to]);
+  }
+
+  /** Acknowledges the peer's UNLINK_ID (sent before any other signal to that sender, OTP 26's rule). */
+  unlinkAck(id: number | bigint, from: Pid, to: Pid): void {
+    return this.signal("UNLINK_ID_ACK", [id, from, to]);
+  }
+
+  /** Monitors the peer's process `toProc` (a pid or a registered name) for `from`, as `ref`. */
+  monitor(from: Pid, toProc: Pid | Atom, ref: Reference): void {
+    return this.signal("MONITOR_P", [from, toProc, ref]);
+  }
+
+  demonitor(from: Pid, toProc: Pid | Atom, ref: Reference): void {
+    return this.signal("DEMONITOR_P", [from, toProc, ref]);
+  }
+
+  /**
+   * A monitor the peer holds (`ref`, held by `to`) fired: the watched `fromProc` exited with `reason`
+   * (PAYLOAD_MONITOR_P_EXIT, or MONITOR_P_EXIT to peers without EXIT_PAYLOAD).
+   */
+  monitorExit(fromProc: Pid | Atom, to: Pid, ref: Reference, reason: Encodable): void {
+    if (this.exitPayload) return this.signal("PAYLOAD_MONITOR_P_EXIT", [fromProc, to, ref], reason);
+    return this.signal("MONITOR_P_EXIT", [fromProc, to, ref, reason]);
+  }
+
+  /** Asks the peer to spawn `mfa` with `args` for `from` (SPAWN_REQUEST, as erlang:spawn_request/5 and erpc). */
+  spawnRequest(reqId: Reference, from: Pid, groupLeader: Pid, mfa: Encodable, optList: Encodable[], args: Encodable[]): Promise<void> {
+    return this.control("SPAWN_REQUEST", [reqId, from, groupLeader, mfa, optList], args);
+  }
+
+  /** Answers the peer's SPAWN_REQUEST: `result` is the new pid, or the error reason. */
+  spawnReply(reqId: Reference, to: Pid, flags: number, result: Pid | Atom): void {
+    return this.signal("SPAWN_REPLY", [reqId, to, flags, result]);
+  }
+
+  /** Whether the peer takes ALTACT_SIG_SEND (DFLAG_ALTACT_SIG, OTP 28+). */
+  private get altact(): boolean {
+    return (this.flags & DFLAG.ALTACT_SIG) !== 0n;
+  }
+
+  /** Whether the peer takes exit reasons as payloads (DFLAG_EXIT_PAYLOAD). */
+  private get exitPayload(): boolean {
+    return (this.flags & DFLAG.EXIT_PAYLOAD) !== 0n;
+  }
+
+  /** Builds the control tuple of `kind` from its fields in the protocol's order, counts it, and sends it. */
+  private control(kind: ControlKind, fields: Encodable[], payload?: Encodable, force = false): Promise<void> {
+    const out = this.controlStats.out;
+    out[kind] = (out[kind] ?? 0) + 1;
+    return this.send(new Tuple([controlTag(kind), ...fields]), payload, force);
+  }
+
+  /** Sends a signal (see above): queued past maxQueuedBytes, and a failure is an event, not a rejection. */
+  private signal(kind: ControlKind, fields: Encodable[], payload?: Encodable): void {
+    this.control(kind, fields, payload, true).catch((error: Error) => this.emit("signalFailed", kind, error));
+  }
+
+  private unsupported(what: string, instead: string): Promise<never> {
+    return Promise.reject(
+      new DistError(
+        "unsupported",
+        `cannot send ${what} to ${this.peerName}: it does not advertise DFLAG_ALTACT_SIG (OTP 28 and later do), ` +
+          `so it cannot receive one; ${instead}, or upgrade that node to OTP 28+`,
+      ),
+    );
   }
 
   /** True while sends are held back because the socket has more than the busy limit waiting. */
@@ -166,62 +314,35 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
   }
 
   private onPacket(packet: Buffer): void {
+    let decoded;
     try {
-      if (packet[0] === PASS_THROUGH && packet[1] === VERSION) {
-        this.deliver(packet, 1, undefined, true);
-      } else if (packet[0] === VERSION && packet.length > 1) {
-        switch (packet[1]) {
-          case DIST_HEADER: {
-            const { refs, offset } = readAtomCacheRefs(packet, 2, this.atomCache);
-            this.stats.atomCacheRefsIn += refs.length;
-            this.deliver(packet, offset, refs, false);
-            return;
-          }
-          case DIST_FRAG_HEADER: {
-            this.stats.fragmentsIn++;
-            const whole = this.reassembler.start(packet.subarray(1), this.atomCache);
-            if (whole) this.deliver(whole.body, 0, whole.refs, false);
-            return;
-          }
-          case DIST_FRAG_CONT: {
-            this.stats.fragmentsIn++;
-            const whole = this.reassembler.continue(packet.subarray(1));
-            if (whole) this.deliver(whole.body, 0, whole.refs, false);
-            return;
-          }
-          default:
-            throw new DistError("protocol", `${this.peerName} sent an unknown distribution header tag ${packet[1]}`);
-        }
-      } else {
-        throw new DistError("protocol", `${this.peerName} sent a packet that is not a distribution message (first byte ${packet[0]})`);
-      }
+      decoded = this.decoder.decode(packet);
     } catch (err) {
-      if (err instanceof DistError) this.fail(err);
-      else this.fail(new DistError("protocol", `${this.peerName} sent a message that does not decode: ${(err as Error).message}`, { cause: err }));
+      return this.fail(err as DistError);
     }
-  }
-
-  /** Decodes the control message (and payload) at `offset` and emits them. */
-  private deliver(body: Buffer, offset: number, atomCache: Atom[] | undefined, versioned: boolean): void {
-    const options = atomCache ? { atomCache } : undefined;
-    const skip = (at: number) => {
-      if (!versioned) return at;
-      if (body[at] !== VERSION) throw new DecodeError("bad_version", at, "a pass-through term lacks its version byte");
-      return at + 1;
-    };
-    const first = decodeTerm(body, skip(offset), options);
-    let payload: Term | undefined;
-    if (first.offset < body.length) {
-      const terms = this.payloadOptions;
-      const second = decodeTerm(body, skip(first.offset), terms === undefined ? options : atomCache ? { ...terms, atomCache } : terms);
-      if (second.offset !== body.length) throw new DecodeError("trailing_bytes", second.offset, "bytes after the payload");
-      payload = second.term;
-    }
+    if (decoded === undefined) return; // a fragment; the message is not complete yet
     this.stats.messagesIn++;
-    this.emit("message", first.term, payload);
+    let message: ControlMessage;
+    try {
+      message = parseControl(decoded.control, decoded.payload);
+    } catch (err) {
+      if (err instanceof UnusableControlError) {
+        const unknown = this.controlStats.unknown;
+        unknown[err.tag] = (unknown[err.tag] ?? 0) + 1;
+        this.emit("unusable", err);
+        return;
+      }
+      return this.fail(err as DistError); // not a control message at all: the peer is at fault
+    }
+    const counts = this.controlStats.in;
+    counts[message.kind] = (counts[message.kind] ?? 0) + 1;
+    this.emit("signal", message);
   }
 
   private fail(error: DistError): void {
     this.shutdown(error);
   }
 }
+
+/** The `unused` element of REG_SEND: the empty atom, as BEAM sends it. */
+const EMPTY_ATOM = atom("");

@@ -94,13 +94,42 @@ export class UnusableControlError extends DistError {
   }
 }
 
-/** A control message: its kind, its fields by the protocol's names, and the payload when the kind has one. */
-export interface ControlMessage {
-  kind: ControlKind;
-  tag: number;
-  fields: Record<string, Term>;
-  payload: Term | undefined;
+/** The type of each field of a parsed control message, by the field's name (as FIELD_TYPES checks it). */
+interface FieldTypes {
+  from: Pid;
+  to: Pid;
+  toName: Atom;
+  toProc: Pid | Atom;
+  fromProc: Pid | Atom;
+  ref: Reference;
+  reqId: Reference;
+  alias: Reference;
+  groupLeader: Pid;
+  id: number | bigint;
+  flags: number | bigint;
+  result: Pid | Atom;
+  mfa: Tuple;
 }
+
+type Spec = typeof SPEC;
+type FieldType<Name extends string> = Name extends keyof FieldTypes ? FieldTypes[Name] : Term;
+type FieldsOf<K extends ControlKind> = K extends "ALTACT_SIG_SEND"
+  ? { flags: number; from: Pid; to: Pid | Atom | Reference; token?: Term }
+  : { [Name in Spec[K][1][number]]: FieldType<Name> };
+
+/** A parsed control message of one kind: its fields typed as the protocol defines them, and its payload. */
+export interface ControlMessageOf<K extends ControlKind> {
+  kind: K;
+  tag: number;
+  fields: FieldsOf<K>;
+  payload: Spec[K][2] extends true ? Term : undefined;
+}
+
+/**
+ * A control message: its kind, its fields by the protocol's names (checked when parsed, so typed), and the payload
+ * when the kind has one. A switch on `kind` narrows `fields`.
+ */
+export type ControlMessage = { [K in ControlKind]: ControlMessageOf<K> }[ControlKind];
 
 const BY_TAG = new Map<number, ControlKind>(Object.entries(SPEC).map(([kind, [tag]]) => [tag, kind as ControlKind]));
 
@@ -150,7 +179,7 @@ export function parseControl(control: unknown, payload: Term | undefined): Contr
       if (type && !type[0](fields[name])) throw unusable(`${kind}'s ${name} must be ${type[1]}`);
     }
   }
-  return { kind, tag, fields, payload };
+  return { kind, tag, fields, payload } as ControlMessage; // the checks above are what make the fields typed
 }
 
 /** ALTACT_SIG_SEND's rules, as OTP 28's dist.c applies them: anything else is a broken message. */

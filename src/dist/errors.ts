@@ -1,6 +1,6 @@
 // Typed errors of the distribution layer.
 
-import { CodedError } from "../coded-error.js";
+import { CodedError } from "../common/coded-error.js";
 
 export type DistErrorCode =
   | "cookie_rejected" // one side's digest did not match: the cookies differ
@@ -14,6 +14,8 @@ export type DistErrorCode =
   | "timeout" // no answer in time (handshake), or silence beyond net_ticktime (tick timeout)
   | "aborted" // the caller's AbortSignal fired
   | "busy" // the connection is busy and maxQueuedBytes of sends wait for it already (the peer is not reading)
+  | "unreachable" // nothing answers at the peer's distribution address
+  | "unsupported" // the peer's release cannot take this signal (e.g. a priority message to a node before OTP 28)
   // TLS distribution (a TlsError, whose `reason` says more):
   | "peer_cert_rejected" // this node did not accept the peer's certificate (unknown CA, expired, name mismatch, none)
   | "cert_rejected" // the peer did not accept this node's certificate (its TLS alert says why, or it sent none)

@@ -3,6 +3,7 @@
 // {packet, 4} from the start). See erl_dist_protocol "Distribution Handshake" and OTP's dist_util.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Socket } from "node:net";
+import { watchDeadline } from "../common/deadline.js";
 import { DistError } from "./errors.js";
 import { DFLAG, MANDATORY_OTP25, flagNames } from "./flags.js";
 import { PacketReader } from "./packets.js";
@@ -128,18 +129,21 @@ async function guarded<T>(
   const reader = new PacketReader(socket, { header });
   const send = (body: Buffer): void => void socket.write(packet(body, header));
   const timeout = identity.timeout ?? 7000;
-  const timer = setTimeout(() => reader.fail(new DistError("timeout", `the handshake did not complete within ${timeout} ms`)), timeout);
-  const onAbort = () => reader.fail(new DistError("aborted", "the handshake was aborted", { cause: identity.signal?.reason }));
-  if (identity.signal?.aborted) onAbort();
-  identity.signal?.addEventListener("abort", onAbort, { once: true });
+  // The reader keeps the failure: the read in progress (or the next one) rejects with it.
+  const stop = watchDeadline({ timeout, signal: identity.signal }, (expiry) =>
+    reader.fail(
+      expiry.why === "timeout"
+        ? new DistError("timeout", `the handshake did not complete within ${timeout} ms`)
+        : new DistError("aborted", "the handshake was aborted", { cause: expiry.reason }),
+    ),
+  );
   try {
     return await steps(reader, send);
   } catch (err) {
     socket.destroy();
     throw err;
   } finally {
-    clearTimeout(timer);
-    identity.signal?.removeEventListener("abort", onAbort);
+    stop();
   }
 }
 

@@ -1,5 +1,8 @@
-// erldist's distribution layer: the version 6 handshake and one connection's framing, ticks and messages.
-export { DistConnection, type ConnectionOptions } from "./connection.js";
+// erldist's distribution layer: transports (TCP, TLS), the version 6 handshake, and one connection's data path:
+// frame reader, packet decoder and control table in; verbs and frame writer out; the ticker. It imports only from
+// ../common and ../etf; the node layer builds on it.
+export { DistConnection, type ConnectionOptions, type ControlStats, type MessageTarget } from "./connection.js";
+export { PacketDecoder, type DecodedPacket } from "./packet-decoder.js";
 export { DEFAULT_BUSY_LIMIT, DEFAULT_MAX_QUEUED_BYTES, FrameWriter, type FrameSink, type FrameWriterOptions, type WriterStats } from "./frame-writer.js";
 export {
   ALTACT_FLAG,
@@ -10,6 +13,7 @@ export {
   parseControl,
   type ControlKind,
   type ControlMessage,
+  type ControlMessageOf,
 } from "./control.js";
 export { FrameReader, TICK_FRAME, type FrameReaderOptions } from "./frame-reader.js";
 export { Ticker, type TickerOptions, type TickerTimer } from "./ticker.js";
@@ -23,5 +27,7 @@ export {
   type Handshake,
   type HandshakeIdentity,
 } from "./handshake.js";
-export { TlsCarrier, type TlsConnectTarget } from "./tls.js";
+export { TlsTransport } from "./tls-transport.js";
+export { type DialTarget, type Transport } from "./transport.js";
+export { connectTcp, tcpTransport } from "./tcp-transport.js";
 export { parseOptFile, readOptFile, type TlsOptions, type TlsSideOptions, type TlsVersion } from "./tls-options.js";

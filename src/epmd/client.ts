@@ -2,7 +2,9 @@
 // (PORT_PLEASE2) and list names (NAMES), as OTP's erl_epmd does.
 import { EventEmitter } from "node:events";
 import { connect, type Socket } from "node:net";
+import { withDeadline, type Expiry } from "../common/deadline.js";
 import { EpmdError } from "./errors.js";
+import { epmdPortFromEnv } from "./port.js";
 import {
   NAMES_REQ,
   NODE_TYPE_NORMAL,
@@ -16,18 +18,8 @@ import {
   type NodeRegistration,
 } from "./protocol.js";
 
-/** The default epmd port: ERL_EPMD_PORT when set (as erl reads it), else 4369. */
-export function defaultEpmdPort(env: NodeJS.ProcessEnv = process.env): number {
-  const fromEnv = env.ERL_EPMD_PORT;
-  if (fromEnv !== undefined && fromEnv !== "") {
-    const port = Number(fromEnv);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new RangeError(`ERL_EPMD_PORT must be a TCP port number, not '${fromEnv}'`);
-    }
-    return port;
-  }
-  return 4369;
-}
+// The name the port reader had before it moved to port.ts, kept for existing callers.
+export { epmdPortFromEnv as defaultEpmdPort } from "./port.js";
 
 /** Where epmd is, and how long to wait for it. */
 export interface EpmdOptions {
@@ -44,76 +36,71 @@ const DEFAULT_TIMEOUT = 5000;
 
 function target(options: EpmdOptions): { host: string; port: number; where: string } {
   const host = options.host ?? "127.0.0.1";
-  const port = options.port ?? defaultEpmdPort();
+  const port = options.port ?? epmdPortFromEnv();
   return { host, port, where: `${host.includes(":") ? `[${host}]` : host}:${port}` };
 }
 
 /**
- * Opens a connection to epmd and sends one request. Resolves with the socket once the request is written; the
- * caller reads the answer. Every failure is an EpmdError that says what to do.
+ * Runs one request under its deadline (the options' timeout and signal, until `read` has the answer): connects to
+ * epmd, sends the request and lets `read` take the answer from the socket. Every failure is an EpmdError that says
+ * what to do, and destroys the socket; once `read` resolves, the socket is the caller's (or closed).
  */
-function openRequest(body: Buffer, options: EpmdOptions): Promise<{ socket: Socket; where: string; done: () => void }> {
+function request<T>(body: Buffer, options: EpmdOptions, read: (socket: Socket, where: string) => Promise<T>): Promise<T> {
   const { host, port, where } = target(options);
   const timeout = options.timeout ?? DEFAULT_TIMEOUT;
-  return new Promise((resolve, reject) => {
-    if (options.signal?.aborted) {
-      reject(new EpmdError("aborted", `epmd request to ${where} aborted`, { cause: options.signal.reason }));
-      return;
-    }
+  const expired = (expiry: Expiry): EpmdError =>
+    expiry.why === "timeout"
+      ? new EpmdError("timeout", `epmd at ${where} did not answer within ${timeout} ms`)
+      : new EpmdError("aborted", `epmd request to ${where} aborted`, { cause: expiry.reason });
+  return withDeadline({ timeout, signal: options.signal }, expired, (signal) => {
     const socket = connect({ host, port });
-    let settled = false;
-    const cleanup = () => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
-    };
-    const fail = (error: EpmdError) => {
-      cleanup();
-      socket.destroy();
-      if (!settled) {
-        settled = true;
+    return new Promise<T>((resolve, reject) => {
+      let connected = false;
+      const onAbort = (): void => void socket.destroy(); // the deadline has rejected already
+      const fail = (error: Error): void => {
+        signal.removeEventListener("abort", onAbort);
+        socket.destroy();
         reject(error);
-      } else {
-        socket.emit("epmd-error", error);
-      }
-    };
-    const onAbort = () => fail(new EpmdError("aborted", `epmd request to ${where} aborted`, { cause: options.signal?.reason }));
-    const timer = setTimeout(() => fail(new EpmdError("timeout", `epmd at ${where} did not answer within ${timeout} ms`)), timeout);
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    socket.once("error", (err: NodeJS.ErrnoException) => {
-      if (!settled) {
+      };
+      const onError = (err: NodeJS.ErrnoException): void =>
         fail(
-          new EpmdError(
-            "unreachable",
-            `epmd is not reachable at ${where} (${err.code ?? err.message}). Start it with 'epmd -daemon' ` +
-              "(any distributed erl also starts it), point erldist at the right one (host/port, ERL_EPMD_PORT), " +
-              "or run without epmd (epmd: false) with fixed ports.",
-            { cause: err },
-          ),
+          connected
+            ? new EpmdError("protocol", `the connection to epmd at ${where} failed: ${err.message}`, { cause: err })
+            : new EpmdError(
+                "unreachable",
+                `epmd is not reachable at ${where} (${err.code ?? err.message}). Start it with 'epmd -daemon' ` +
+                  "(any distributed erl also starts it), point erldist at the right one (host/port, ERL_EPMD_PORT), " +
+                  "or run without epmd (epmd: false) with fixed ports.",
+                { cause: err },
+              ),
         );
-      } else {
-        fail(new EpmdError("protocol", `the connection to epmd at ${where} failed: ${err.message}`, { cause: err }));
-      }
-    });
-    socket.once("connect", () => {
-      settled = true;
-      socket.write(frameRequest(body));
-      resolve({ socket, where, done: cleanup });
+      signal.addEventListener("abort", onAbort, { once: true });
+      socket.on("error", onError);
+      socket.once("connect", () => {
+        connected = true;
+        socket.write(frameRequest(body));
+        read(socket, where).then((answer) => {
+          signal.removeEventListener("abort", onAbort);
+          socket.off("error", onError); // a kept socket (a registration) listens for its own errors
+          resolve(answer);
+        }, fail);
+      });
     });
   });
 }
 
 /** Sends a request whose answer epmd ends by closing the connection; resolves with the whole answer. */
-async function exchange(body: Buffer, options: EpmdOptions): Promise<{ data: Buffer; where: string }> {
-  const { socket, where, done } = await openRequest(body, options);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-    socket.once("epmd-error", reject);
-    socket.once("close", () => {
-      done();
-      resolve({ data: Buffer.concat(chunks), where });
-    });
-  });
+function exchange(body: Buffer, options: EpmdOptions): Promise<{ data: Buffer; where: string }> {
+  return request(
+    body,
+    options,
+    (socket, where) =>
+      new Promise((resolve) => {
+        const chunks: Buffer[] = [];
+        socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+        socket.once("close", () => resolve({ data: Buffer.concat(chunks), where }));
+      }),
+  );
 }
 
 /**
@@ -201,47 +188,46 @@ export async function registerNode(options: RegisterOptions): Promise<EpmdRegist
     lowestVersion: 6,
     extra: options.extra,
   });
-  const { socket, where, done } = await openRequest(body, options);
-  return new Promise((resolve, reject) => {
-    let received: Buffer = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      received = Buffer.concat([received, chunk]);
-      let answer;
-      try {
-        answer = parseAlive2Response(received);
-      } catch (err) {
-        finish();
-        socket.destroy();
-        reject(err);
-        return;
-      }
-      if (answer === undefined) return;
-      finish();
-      if (answer.result !== 0) {
-        socket.destroy();
-        reject(
-          new EpmdError(
-            "name_taken",
-            `epmd at ${where} refused to register '${options.name}' (result ${answer.result}): a node with that ` +
-              "name is registered there already. Choose another name, or stop the other node.",
-          ),
-        );
-        return;
-      }
-      resolve(new EpmdRegistration(options.name, answer.creation, where, socket));
-    };
-    const onClose = () => {
-      finish();
-      reject(new EpmdError("protocol", `epmd at ${where} closed the connection without answering ALIVE2_REQ`));
-    };
-    const finish = () => {
-      done();
-      socket.off("data", onData);
-      socket.off("close", onClose);
-      socket.off("epmd-error", reject);
-    };
-    socket.on("data", onData);
-    socket.once("close", onClose);
-    socket.once("epmd-error", reject);
-  });
+  return request(
+    body,
+    options,
+    (socket, where) =>
+      new Promise<EpmdRegistration>((resolve, reject) => {
+        let received: Buffer = Buffer.alloc(0);
+        const finish = (): void => {
+          socket.off("data", onData);
+          socket.off("close", onClose);
+        };
+        const onData = (chunk: Buffer): void => {
+          received = Buffer.concat([received, chunk]);
+          let answer;
+          try {
+            answer = parseAlive2Response(received);
+          } catch (err) {
+            finish();
+            reject(err);
+            return;
+          }
+          if (answer === undefined) return;
+          finish();
+          if (answer.result !== 0) {
+            reject(
+              new EpmdError(
+                "name_taken",
+                `epmd at ${where} refused to register '${options.name}' (result ${answer.result}): a node with that ` +
+                  "name is registered there already. Choose another name, or stop the other node.",
+              ),
+            );
+            return;
+          }
+          resolve(new EpmdRegistration(options.name, answer.creation, where, socket));
+        };
+        const onClose = (): void => {
+          finish();
+          reject(new EpmdError("protocol", `epmd at ${where} closed the connection without answering ALIVE2_REQ`));
+        };
+        socket.on("data", onData);
+        socket.once("close", onClose);
+      }),
+  );
 }

@@ -1,6 +1,6 @@
 // Typed errors of the epmd layer, each with a stable code and a message that says what to do.
 
-import { CodedError } from "../coded-error.js";
+import { CodedError } from "../common/coded-error.js";
 
 export type EpmdErrorCode =
   | "unreachable" // nothing answers at the epmd address

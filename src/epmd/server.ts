@@ -4,6 +4,7 @@
 import { EventEmitter } from "node:events";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { randomInt } from "node:crypto";
+import { epmdPortFromEnv } from "./port.js";
 import {
   ALIVE2_REQ,
   ALIVE2_RESP,
@@ -53,7 +54,7 @@ export class EpmdServer extends EventEmitter<ServerEvents> {
   /** Starts an epmd server and resolves once it listens. */
   static async start(options: EpmdServerOptions = {}): Promise<EpmdServer> {
     const server = new EpmdServer(options.requestTimeout ?? 10_000);
-    const port = options.port ?? (process.env.ERL_EPMD_PORT ? Number(process.env.ERL_EPMD_PORT) : 4369);
+    const port = options.port ?? epmdPortFromEnv();
     await new Promise<void>((resolve, reject) => {
       server.server.once("error", reject);
       server.server.listen(port, options.host ?? "127.0.0.1", () => {

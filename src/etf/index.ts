@@ -1,4 +1,5 @@
-// erldist/etf: the External Term Format codec, usable on its own.
+// erldist/etf: the External Term Format codec, usable on its own: term types, encode, decode, equality, matching
+// and formatting. The bottom layer with ../common: it imports from nothing else in erldist.
 
 export { decode, decodeTerm, type DecodeOptions, type TermOptions } from "./decode.js";
 export { encode, encodeBody, encodeFrame, encodeFrameSegments, MAX_ENCODE_DEPTH, type EncodeOptions } from "./encode.js";
@@ -8,6 +9,7 @@ export type { PrintableRange } from "./format-text.js";
 export { isKeyword, isStruct, keyword, keywordToObject, mapToObject, struct, structModule, type Struct } from "./elixir.js";
 export { DecodeError, EncodeError, type DecodeErrorReason } from "./errors.js";
 export { NativeRecord, nativeRecord } from "./native-record.js";
+export { isTaggedTuple, taggedTuple } from "./match.js";
 export {
   ATOM_INTERN_LIMIT,
   Atom,

@@ -1,8 +1,8 @@
 // Typed errors of the node layer, and the one-line explanations of Erlang reasons that CallError messages carry.
 
-import { CodedError } from "../coded-error.js";
+import { CodedError } from "../common/coded-error.js";
 import { format } from "../etf/format.js";
-import { Atom, ImproperList, Tuple, atom, improperList, isAtom, type Encodable, type Term } from "../etf/index.js";
+import { Atom, ImproperList, Tuple, atom, improperList, isAtom, taggedTuple, type Encodable, type Term } from "../etf/index.js";
 
 export type NodeErrorCode =
   | "no_cookie" // no cookie given and none in ERLANG_COOKIE or ~/.erlang.cookie
@@ -10,13 +10,11 @@ export type NodeErrorCode =
   | "bad_argument" // not a destination (pid, alias, name or [name, node]), or a name that is not a string or Atom
   | "listen_failed" // the distribution port could not be opened
   | "not_registered" // epmd on the peer's host knows no node of that name
-  | "unreachable" // the peer's distribution port does not answer
   | "timeout" // no answer in time
   | "disconnected" // the connection was closed by this node
   | "aborted" // the caller's AbortSignal fired
   | "exited" // the process has exited
   | "name_taken" // a name registered already
-  | "unsupported" // the peer's release cannot carry this signal (e.g. a priority message to a node before OTP 28)
   | "stopped"; // the node is stopped
 
 export class NodeError extends CodedError<NodeErrorCode> {
@@ -153,7 +151,7 @@ export function explainCallError(
   if (reason === undefined) return code;
   if (code === "badrpc") {
     // rpc:call catches an error as {'EXIT', {Reason, Stack}}.
-    const exit = tagged(reason, "EXIT", 2)?.[1];
+    const exit = taggedTuple(reason, "EXIT", 2)?.[1];
     const crash = exit === undefined ? undefined : withStack(exit);
     return crash ? `${explainError(crash.reason, crash.stack, syntax)}; badrpc reason: ${formatReason(reason, syntax)}` : formatReason(reason, syntax);
   }
@@ -258,11 +256,6 @@ function withStack(term: unknown): { reason: unknown; stack: unknown[] } | undef
   if (!(term instanceof Tuple) || term.length !== 2) return undefined;
   const [reason, stack] = term.elements;
   return Array.isArray(stack) && stack.length > 0 && frame(stack[0]) ? { reason, stack } : undefined;
-}
-
-/** The elements of a tuple {Tag, ...} of this size, or undefined. */
-function tagged(term: unknown, tag: string, size: number): Term[] | undefined {
-  return term instanceof Tuple && term.length === size && isAtom(term.elements[0], tag) ? term.elements : undefined;
 }
 
 function isElixirException(term: unknown): boolean {

@@ -2,6 +2,7 @@
 // as Erlang's), waiting with a timeout or an AbortSignal when none does. Unmatched messages stay, in order.
 // Priority messages (EEP 76) queue ahead of every ordinary one, in arrival order among themselves, as BEAM inserts
 // them after the last priority message in the queue.
+import { watchDeadline } from "../common/deadline.js";
 import type { Term } from "../etf/index.js";
 import { NodeError } from "./errors.js";
 
@@ -62,35 +63,29 @@ export class Mailbox {
     const found = this.take(match);
     if (found !== NONE) return Promise.resolve(found);
     if (this.closedWith) return Promise.reject(this.closedWith);
-    if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
     return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const cleanup = () => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener("abort", onAbort);
-      };
       const waiter: Waiter = {
         match,
         resolve: (message) => {
-          cleanup();
+          stop();
           resolve(message);
         },
         reject: (error) => {
-          cleanup();
+          stop();
           reject(error);
         },
       };
-      const drop = (error: Error) => {
+      this.waiters.push(waiter);
+      // With a signal aborted already this runs before `stop` exists: it settles directly, not through the waiter.
+      const stop = watchDeadline(options, (expiry) => {
         const index = this.waiters.indexOf(waiter);
         if (index !== -1) this.waiters.splice(index, 1);
-        waiter.reject(error);
-      };
-      const onAbort = () => drop(abortError(options.signal!));
-      if (options.timeout !== undefined) {
-        timer = setTimeout(() => drop(new NodeError("timeout", `no matching message within ${options.timeout} ms`)), options.timeout);
-      }
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-      this.waiters.push(waiter);
+        reject(
+          expiry.why === "timeout"
+            ? new NodeError("timeout", `no matching message within ${expiry.timeout} ms`)
+            : new NodeError("aborted", "receive was aborted", { cause: expiry.reason }),
+        );
+      });
     });
   }
 
@@ -132,8 +127,4 @@ export class Mailbox {
     this.head = 0;
     this.urgent = [];
   }
-}
-
-function abortError(signal: AbortSignal): Error {
-  return new NodeError("aborted", "receive was aborted", { cause: signal.reason });
 }

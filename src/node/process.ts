@@ -1,8 +1,9 @@
 // A process of the erldist node: a pid BEAM can send to, a mailbox with selective receive, and send.
-import { atom, encode, tuple, type Atom, type Encodable, type Pid, type Reference, type Term, type TermOptions } from "../etf/index.js";
-import { ignorable, type Destination, type NodeName } from "./destination.js";
+import { atom, encode, isAtom, tuple, type Atom, type Encodable, type Pid, type Reference, type Term, type TermOptions } from "../etf/index.js";
+import { ignorable, nodeNameOf, type Destination, type NodeName } from "./destination.js";
 import { NodeError } from "./errors.js";
 import { Mailbox, type ReceiveOptions } from "./mailbox.js";
+import { exitMessage } from "./messages.js";
 
 export type { Destination, NodeName } from "./destination.js";
 
@@ -12,7 +13,7 @@ export interface SendOptions {
    * Send as a priority message (EEP 76, `erlang:send(Dest, Msg, [priority])`, OTP 28+). The receiver queues it
    * ahead of its ordinary messages only when `to` is one of its active priority aliases; to anything else it is an
    * ordinary message, as in BEAM. To a node without DFLAG_ALTACT_SIG (before OTP 28) the send rejects with a
-   * NodeError `unsupported` (BEAM would silently send it as an ordinary message).
+   * DistError `unsupported` (BEAM would silently send it as an ordinary message).
    */
   priority?: boolean;
 }
@@ -31,9 +32,25 @@ export interface ExitOptions {
   /**
    * A priority exit signal (`exit(Dest, Reason, [priority])`, OTP 28+): to a trapping process's active priority
    * alias, its 'EXIT' message is received ahead of ordinary messages. To a node before OTP 28 the call rejects with
-   * a NodeError `unsupported`.
+   * a DistError `unsupported`.
    */
   priority?: boolean;
+}
+
+/** Options of {@link ErlProcess.spawnRequest}, as erlang:spawn_request/5's. */
+export interface SpawnRequestOptions {
+  /**
+   * Monitor the new process, with the request's reference as the monitor's: when it exits, `{'DOWN', ReqId,
+   * process, Pid, Reason}` arrives (Reason `noconnection` if its node goes down).
+   */
+  monitor?: boolean;
+  /** The new process's group leader (default: this process; where its I/O goes, see the Erlang I/O protocol). */
+  groupLeader?: Pid;
+  /**
+   * Which outcomes arrive as messages: `{spawn_reply, ReqId, ok, Pid}` on success, `{spawn_reply, ReqId, error,
+   * Reason}` on failure (`noconnection` when the node cannot be reached). Default "yes": both.
+   */
+  reply?: "yes" | "no" | "error_only" | "success_only";
 }
 
 /** What a process needs from its node. */
@@ -46,6 +63,7 @@ export interface ProcessHost {
   aliasFor(process: ErlProcess, options?: AliasOptions): Reference;
   unaliasFrom(process: ErlProcess, alias: Reference): boolean;
   unlinkFrom(process: ErlProcess, target: Pid): void;
+  spawnRequestFrom(process: ErlProcess, peer: string, mfa: readonly [module: string, fn: string, args: Encodable[]], options?: SpawnRequestOptions): Promise<Reference>;
   processExited(process: ErlProcess, reason: Encodable, links: Pid[]): void;
   /** How the node maps terms (its `terms` option): exit reasons are checked with its nilAsNull. */
   readonly terms?: TermOptions;
@@ -53,11 +71,6 @@ export interface ProcessHost {
 
 function atomLike(name: string): Atom {
   return atom(name);
-}
-
-/** The message a trapping process gets for an exit signal: {'EXIT', From, Reason}. */
-function exitMessage(from: Pid, reason: Term): Term {
-  return tuple(atom("EXIT"), from, reason) as Term;
 }
 
 export class ErlProcess implements AsyncIterable<Term> {
@@ -182,12 +195,23 @@ export class ErlProcess implements AsyncIterable<Term> {
    * Sends an exit signal to another process, as erlang:exit/2: `kill` ends it unconditionally, `normal` is ignored
    * unless it traps exits, anything else ends it unless it traps exits. `target` may be an alias of the process
    * (OTP 28's exit/2 to an alias; dropped if the alias is inactive); to an alias on a node before OTP 28 this
-   * rejects with a NodeError `unsupported`, because such nodes cannot receive it (BEAM drops it silently).
+   * rejects with a DistError `unsupported`, because such nodes cannot receive it (BEAM drops it silently).
    * `{ priority: true }` sends a priority exit signal (see ExitOptions).
    */
   exitProcess(target: Pid | Reference, reason: Encodable, options?: ExitOptions): Promise<void> {
     if (!this.alive) return Promise.reject(new NodeError("exited", `process ${this.pid} has exited`));
     return this.host.exitFrom(this, target, reason, options);
+  }
+
+  /**
+   * Asks `node` to spawn a process running `module:fn(...args)` (SPAWN_REQUEST, as erlang:spawn_request/5; erpc is
+   * built on it). Resolves with the request's reference once the request is sent; the outcome arrives in this
+   * process's mailbox as `{spawn_reply, ReqId, ok, Pid}` or `{spawn_reply, ReqId, error, Reason}` (see
+   * SpawnRequestOptions for which, and for the monitor).
+   */
+  spawnRequest(node: NodeName, module: string, fn: string, args: Encodable[], options?: SpawnRequestOptions): Promise<Reference> {
+    if (!this.alive) return Promise.reject(new NodeError("exited", `process ${this.pid} has exited`));
+    return this.host.spawnRequestFrom(this, nodeNameOf(node), [module, fn, args], options);
   }
 
   /** Removes a link (UNLINK_ID, acknowledged by the peer as OTP 26+ requires). */
@@ -214,10 +238,9 @@ export class ErlProcess implements AsyncIterable<Term> {
   exitSignal(from: Pid, reason: Term, linked: boolean, priority = false): void {
     if (!this.alive) return;
     if (linked && !this.links.delete(String(from))) return; // not (or no longer) linked: nothing to break
-    const isAtom = (name: string) => typeof reason === "object" && reason !== null && "name" in reason && (reason as Atom).name === name;
-    if (!linked && isAtom("kill")) return this.exit(atomLike("killed"));
+    if (!linked && isAtom(reason, "kill")) return this.exit(atomLike("killed"));
     if (this.trapExits) return this.deliver(exitMessage(from, reason), priority);
-    if (isAtom("normal")) return;
+    if (isAtom(reason, "normal")) return;
     this.end(reason); // as received: a string reason (a binary, with binariesAsStrings) must not become an atom
   }
 

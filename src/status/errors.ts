@@ -1,5 +1,5 @@
 // Typed errors of the status server.
-import { CodedError } from "../coded-error.js";
+import { CodedError } from "../common/coded-error.js";
 
 export type StatusErrorCode =
   | "port_in_use" // another program (or another status server) already listens on the port

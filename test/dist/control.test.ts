@@ -54,8 +54,8 @@ describe("control messages", () => {
 
   it("the *_TT kinds carry the token where OTP's dist.c reads it: last, except before the reason in EXIT_TT and EXIT2_TT", () => {
     const token = SAMPLE.traceToken;
-    const at = (control: unknown) => parseControl(control, undefined);
-    const withPayload = (control: unknown) => parseControl(control, atom("m"));
+    const at = (control: unknown) => parseControl(control, undefined) as { fields: Record<string, Term> };
+    const withPayload = (control: unknown) => parseControl(control, atom("m")) as { fields: Record<string, Term> };
     expect(withPayload(tuple(12, atom(""), pid, token)).fields.traceToken).toEqual(token);
     expect(withPayload(tuple(16, pid, atom(""), atom("name"), token)).fields.traceToken).toEqual(token);
     expect(withPayload(tuple(23, pid, pid, token)).fields.traceToken).toEqual(token);
@@ -125,7 +125,7 @@ describe("control messages from a real erl", () => {
     await new Promise((resolve) => socket.once("connect", resolve));
     const handshake = await initiateHandshake(socket, { name, cookie: beam.cookie, creation: 99, flags: ERLDIST_FLAGS }, beam.name);
     connection = new DistConnection(socket, handshake);
-    connection.on("message", (control, payload) => received.push(parseControl(control, payload)));
+    connection.on("signal", (message) => received.push(message));
     await beam.eval(
       "ets:new(store, [named_table, public]), register(keeper, spawn(fun Loop() -> receive {store, K, V} -> ets:insert(store, {K, V}), Loop() end end)), ok.",
     );
@@ -176,7 +176,7 @@ describe("control messages from a real erl", () => {
     await expect.poll(() => received.length).toBeGreaterThan(before);
     const down = received[before];
     expect(down.kind).toBe("PAYLOAD_MONITOR_P_EXIT");
-    expect(equals(down.fields.ref, ref)).toBe(true);
+    expect(equals((down.fields as { ref: Term }).ref, ref)).toBe(true);
     expect(down.payload).toBe(atom("stopped_by_test"));
   });
 });

@@ -9,6 +9,7 @@ import {
   ERLDIST_FLAGS,
   acceptHandshake,
   initiateHandshake,
+  type ControlMessage,
   type Handshake,
   type HandshakeIdentity,
 } from "../../src/dist/index.js";
@@ -113,11 +114,12 @@ describe("erldist connects to erl", () => {
   it("carries messages both ways (REG_SEND)", async () => {
     const me = identity();
     const connection = await connectTo(beam, me);
-    const received = new Promise<[Term, Term | undefined]>((resolve) => connection.once("message", (c, p) => resolve([c, p])));
+    const received = new Promise<ControlMessage>((resolve) => connection.once("signal", resolve));
     await beam.eval(`erlang:send({inbox, '${me.name}'}, {hello, [1, 2.0, <<"bin">>]}), ok.`);
-    const [control, payload] = await received;
-    expect((control as Tuple).elements[0]).toBe(6); // REG_SEND
-    expect((control as Tuple).elements[3]).toBe(atom("inbox"));
+    const message = await received;
+    expect(message.tag).toBe(6); // REG_SEND
+    expect(message.kind === "REG_SEND" && message.fields.toName).toBe(atom("inbox"));
+    const payload = message.payload;
     expect(((payload as Tuple).elements[0] as Term)).toBe(atom("hello"));
 
     await beam.eval(
@@ -217,7 +219,7 @@ describe("distribution headers, the atom cache and fragments (from erl)", () => 
     expect(connection.flags & DFLAG.DIST_HDR_ATOM_CACHE).not.toBe(0n);
     expect(connection.flags & DFLAG.FRAGMENTS).not.toBe(0n);
     const payloads: Term[] = [];
-    connection.on("message", (_control, payload) => payloads.push(payload!));
+    connection.on("signal", (message) => payloads.push(message.payload!));
     await beam.eval(
       `[erlang:send({inbox, '${me.name}'}, {N, N > 0, list_to_atom("a" ++ integer_to_list(N rem 3)), ok, 'héllo'}) || N <- lists:seq(1, 30)], ok.`,
     );
@@ -233,7 +235,7 @@ describe("distribution headers, the atom cache and fragments (from erl)", () => 
   it("reassembles a message BEAM splits into fragments (1 MiB)", async () => {
     const me = identity();
     const connection = await connectTo(beam, me);
-    const received = new Promise<Term>((resolve) => connection.once("message", (_c, payload) => resolve(payload!)));
+    const received = new Promise<Term>((resolve) => connection.once("signal", (message) => resolve(message.payload!)));
     await beam.eval(
       `erlang:send({inbox, '${me.name}'}, {big, binary:copy(<<"0123456789abcdef">>, 65536), [list_to_atom("k" ++ integer_to_list(I)) || I <- lists:seq(1, 100)]}), ok.`,
     );

@@ -2,9 +2,14 @@
 // version 6 handshake inside it, both ways, with mutual verification (verify_peer and fail_if_no_peer_cert on both
 // sides); the refusals (no client certificate, another CA, expired, a BEAM node erldist does not trust, a name
 // that does not match, plain TCP against TLS both ways), each a clear error that leaves the node serving others;
-// certificate rotation; and OTP's option file, read by erldist from the same file erl gets. The test CA is made
-// with openssl in a temporary directory, removed at the end.
-import { connect } from "node:net";
+// incoming connections each on their own TLS socket (refusals at once told apart, a handshake that times out, a TLS
+// error after the handshake, an IPv6 address); certificate rotation; and OTP's option file, read by erldist from
+// the same file erl gets. The test CA is made with openssl in a temporary directory, removed at the end.
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { Duplex } from "node:stream";
+import { connect as tlsConnect } from "node:tls";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DistError, TlsError, parseOptFile } from "../../src/dist/index.js";
@@ -282,6 +287,96 @@ describe("refusals: each a clear error, and the node goes on serving", () => {
     const out = await rejectionOf(suspicious.connect(server.name), TlsError);
     expect(out).toMatchObject({ code: "peer_cert_rejected", reason: "unknown_ca" });
     expect(await closedOn).toMatchObject({ code: "cert_rejected", reason: "closed" });
+  });
+});
+
+describe("incoming connections: one TLS socket each, each refusal told on its own", () => {
+  /** The next refusal of `target` with where it came from. */
+  function nextRefusal(target: Node): Promise<[DistError, string]> {
+    return new Promise((resolve) => target.once("acceptFailed", (...args) => resolve(args)));
+  }
+
+  /** The codes along an error's chain of causes. */
+  function codesOf(error: unknown): unknown[] {
+    const codes: unknown[] = [];
+    for (let at = error; at instanceof Error && codes.length < 10; at = at.cause) codes.push((at as { code?: unknown }).code);
+    return codes;
+  }
+
+  /** Connects to `target` over TCP from 127.0.0.1. */
+  async function tcpTo(target: Node, host = HOST): Promise<Socket> {
+    const socket = connect({ host, port: target.port });
+    await once(socket, "connect");
+    return socket;
+  }
+
+  it("connections in their TLS handshakes at once: each refusal names its own connection", async () => {
+    const refusals: Array<[DistError, string]> = [];
+    const all = new Promise<void>((resolve) => {
+      const onRefused = (...args: [DistError, string]): void => {
+        refusals.push(args);
+        if (refusals.length < 2) return;
+        node.off("acceptFailed", onRefused);
+        resolve();
+      };
+      node.on("acceptFailed", onRefused);
+    });
+    // And a TLS node connects meanwhile: a new connection, so that it runs its TLS handshake among the others.
+    node.disconnect(beam.name);
+    await expect.poll(() => hiddenOf(beam), { timeout: 5000 }).not.toContain(node.name);
+    const [plain, probe] = await Promise.all([tcpTo(node), tcpTo(node)]);
+    const [plainFrom, probeFrom] = [plain, probe].map((socket) => `${HOST}:${socket.localPort}`);
+    const pinged = beam.eval(`net_adm:ping('${node.name}').`);
+    plain.write(Buffer.from([0, 15, 0x4e, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])); // a plain handshake's first bytes
+    probe.destroy();
+    await all;
+    const byPort = new Map(refusals.map(([error, from]) => [from, error]));
+    expect(byPort.get(plainFrom)).toMatchObject({ code: "peer_not_tls", reason: "not_tls" });
+    expect(byPort.get(probeFrom)).toMatchObject({ code: "tls_failed", reason: "closed" });
+    expect(await pinged).toBe(atom("pong"));
+    plain.destroy();
+  });
+
+  it("a TLS handshake that does not complete within connectTimeout is refused (timeout)", async () => {
+    const slow = await startNode({ tls: tlsFor(issueLoopback("slow-srv")), connectTimeout: 500 });
+    const refused = nextRefusal(slow);
+    const silent = await tcpTo(slow);
+    const [error, from] = await refused;
+    expect(from).toBe(`${HOST}:${silent.localPort}`);
+    expect(error).toMatchObject({ code: "tls_failed", reason: "timeout", message: `the TLS handshake from ${from} did not complete in time` });
+    await once(silent, "close"); // this node closed it
+  });
+
+  it("a broken TLS record after the handshake closes that connection, reported, as any TLS error then", async () => {
+    const target = await startNode({ tls: tlsFor(issueLoopback("record-srv")), connectTimeout: 30_000 });
+    const refused = nextRefusal(target);
+    // A TLS client over a stream this test writes the TCP bytes of: after the handshake, bytes that are no record.
+    const tcp = await tcpTo(target);
+    const stream = new Duplex({ read() {}, write: (chunk, _encoding, done) => void tcp.write(chunk, done) });
+    tcp.on("data", (data) => stream.push(data));
+    const cert = issueLoopback("record-cli");
+    const [certPem, keyPem, caPem] = [cert.certFile, cert.keyFile, ca.certFile].map((file) => readFileSync(file));
+    const client = tlsConnect({ socket: stream, cert: certPem, key: keyPem, ca: caPem, checkServerIdentity: () => undefined });
+    client.on("error", () => undefined); // the server's alert
+    await once(client, "secureConnect");
+    tcp.write(Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x20]), Buffer.alloc(0x20, 7)]));
+    const [error, from] = await refused;
+    expect(from).toBe(`${HOST}:${tcp.localPort}`);
+    // At once, with the TLS error: not left waiting (the TLS socket silent) until the distribution handshake times out.
+    expect(error.code).not.toBe("timeout");
+    expect(codesOf(error)).toContain("ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC");
+    tcp.destroy();
+  });
+
+  it("from an IPv6 address: the address in brackets", async () => {
+    const v6 = await startNode({ tls: tlsFor(issueLoopback("v6-srv")), listenHost: "::1" });
+    const refused = nextRefusal(v6);
+    const probe = await tcpTo(v6, "::1");
+    const expected = `[::1]:${probe.localPort}`;
+    probe.destroy();
+    const [error, from] = await refused;
+    expect(from).toBe(expected);
+    expect(error).toMatchObject({ code: "tls_failed", reason: "closed", message: `a connection from ${expected} closed before its TLS handshake began` });
   });
 });
 

@@ -3,7 +3,7 @@
 // travel as ALTACT_SIG_SEND, exit signals reach aliases and priority messages overtake ordinary ones; before, alias
 // sends use ALIAS_SEND, BEAM refuses exit/2 to an alias and priority options, and erldist refuses priority sends.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALTACT_FLAG, DistError, makeControl, parseControl } from "../../src/dist/index.js";
+import { ALTACT_FLAG, DistError, makeControl, parseControl, type ControlMessageOf } from "../../src/dist/index.js";
 import { Pid, Reference, Tuple, atom, decode, encode, equals, tuple, type Encodable, type Term } from "../../src/etf/index.js";
 import { Node, NodeError, type ControlStats, type ErlProcess } from "../../src/node/index.js";
 import type { BeamNode } from "../support/beam.js";
@@ -177,7 +177,7 @@ describe("exit signals to aliases", () => {
     const [, trapping] = ((await p.receive(isTuple("trapping"), TIMEOUT)) as Tuple).elements as [Term, Reference];
     const [, plain, victim] = ((await p.receive(isTuple("plain"), TIMEOUT)) as Tuple).elements as [Term, Reference, Pid];
     if (!altact) {
-      const refused = await rejectionOf(p.exitProcess(trapping, atom("bye")), NodeError);
+      const refused = await rejectionOf(p.exitProcess(trapping, atom("bye")), DistError);
       expect(refused.code).toBe("unsupported");
       expect(refused.message).toMatch(/alias.*DFLAG_ALTACT_SIG.*pid instead/);
       await p.exitProcess(victim, atom("kill")); // the pid way still works
@@ -246,11 +246,11 @@ describe("priority messages (EEP 76)", () => {
       const beamPid = (await beam.eval(`P = ${lit(p.pid)}, spawn(fun() -> P ! {alias, alias()}, receive after infinity -> ok end end).`)) as Pid;
       const [, alias] = ((await p.receive(isTuple("alias"), TIMEOUT)) as Tuple).elements;
       for (const to of [alias as Reference, beamPid, ["any_name", beam.name] as const]) {
-        const refused = await rejectionOf(p.send(to, atom("urgent"), { priority: true }), NodeError);
+        const refused = await rejectionOf(p.send(to, atom("urgent"), { priority: true }), DistError);
         expect(refused.code).toBe("unsupported");
         expect(refused.message).toMatch(/priority message.*DFLAG_ALTACT_SIG.*OTP 28/);
       }
-      expect((await rejectionOf(p.exitProcess(beamPid, atom("bye"), { priority: true }), NodeError)).code).toBe("unsupported");
+      expect((await rejectionOf(p.exitProcess(beamPid, atom("bye"), { priority: true }), DistError)).code).toBe("unsupported");
       expect(node.nodes()).toContain(beam.name); // refused here, nothing sent: the connection is fine
       p.exit();
       return;
@@ -281,7 +281,8 @@ describe("priority messages (EEP 76)", () => {
 describe("ALTACT_SIG_SEND control messages", () => {
   const from = new Pid(atom("n@h"), 1, 0, 7);
   const alias = new Reference(atom("m@h"), 9, [1, 2, 3]);
-  const parse = (control: Encodable, payload: Encodable = atom("msg")) => parseControl(decode(encode(control)), decode(encode(payload)));
+  const parse = (control: Encodable, payload: Encodable = atom("msg")) =>
+    parseControl(decode(encode(control)), decode(encode(payload))) as ControlMessageOf<"ALTACT_SIG_SEND">;
   const code = (control: Encodable) => {
     try {
       parse(control);

@@ -198,7 +198,7 @@ describe("traced spawn requests and replies", () => {
     const connection = new DistConnection(socket, handshake);
     try {
       const messages: ControlMessage[] = [];
-      connection.on("message", (control, payload) => messages.push(parseControl(control, payload)));
+      connection.on("signal", (message) => messages.push(message));
       // A token as BEAM makes one ({Flags, Label, Serial, From, LastCnt}), taken from a process that dies after.
       const token = (await beam.eval("Self = self(), spawn(fun() -> seq_trace:set_token(label, 17), Self ! {token, seq_trace:get_token()} end), receive {token, T} -> T end.")) as Term;
       await beam.eval("seq_trace:set_token([]), ok."); // the token came along with the message: drop it here

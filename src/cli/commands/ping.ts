@@ -1,6 +1,6 @@
 // erldist ping <node>: as net_adm:ping/1, and on stderr why it is pang.
 import { EpmdError } from "../../epmd/index.js";
-import { CodedError } from "../../coded-error.js";
+import { CodedError } from "../../common/coded-error.js";
 import { IDENTITY_ENVIRONMENT, IDENTITY_HELP, IDENTITY_OPTIONS } from "../identity.js";
 import { startNode, stopSession, type Output, type Session } from "../session.js";
 import { UsageError, parse } from "../usage.js";

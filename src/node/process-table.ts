@@ -1,0 +1,180 @@
+// The node's process table, as ERTS keeps one: its live processes by pid, registered names, active aliases, the
+// monitors its processes hold on remote ones, and the monitors remote processes hold on its own. Only data and
+// lookups: what signals do with it is signals.ts (out) and router.ts (in).
+import { randomInt } from "node:crypto";
+import { Atom, Pid, Reference, atom, type Encodable, type Term } from "../etf/index.js";
+import type { ErlProcess } from "./process.js";
+
+/** A monitor a local process holds on a remote process (MONITOR_P sent), or on a process spawned for it. */
+export interface HeldMonitor {
+  process: ErlProcess;
+  ref: Reference;
+  /** The node the watched process runs on. */
+  peer: string;
+  /** What the 'DOWN' message names: the pid, or {Name, Node}. */
+  target: Encodable;
+  /** What DEMONITOR_P names: the pid or the registered name; undefined while a spawned process's pid is unknown. */
+  toProc: Pid | Atom | undefined;
+}
+
+/** A monitor a remote process holds on a local one (MONITOR_P received). */
+export interface Watcher {
+  /** The remote process that gets the 'DOWN'. */
+  from: Pid;
+  ref: Reference;
+  /** What it named: the local pid or the registered name (sent back in MONITOR_P_EXIT). */
+  toProc: Pid | Atom;
+  peer: string;
+}
+
+/** A spawn request a local process made (SPAWN_REQUEST sent), waiting for its SPAWN_REPLY. */
+export interface SpawnRequest {
+  process: ErlProcess;
+  /** Which replies the process wants as messages, as spawn_request/5's reply option. */
+  reply: "yes" | "no" | "error_only" | "success_only";
+  /** The node asked to spawn. */
+  peer: string;
+  reqId: Reference;
+}
+
+/** Identifies a reference of this table (a monitor's, an alias's, a request's). */
+export function refKey(ref: Reference): string {
+  return `${ref.node.name}/${ref.creation}/${ref.ids.join(".")}`;
+}
+
+/** Where a local pid's process is kept: pids are made with a 15-bit id and the rest of the counter in serial. */
+function pidKey(pid: Pid): number {
+  return pid.id + pid.serial * 0x8000;
+}
+
+export class ProcessTable {
+  private readonly byPid = new Map<number, ErlProcess>();
+  private readonly names = new Map<string, ErlProcess>();
+  private readonly aliases = new Map<string, { process: ErlProcess; priority: boolean }>();
+  /** Monitors local processes hold, by reference. */
+  readonly held = new Map<string, HeldMonitor>();
+  /** Monitors remote processes hold on local ones: by the watched process, then by reference. */
+  private readonly watchers = new Map<ErlProcess, Map<string, Watcher>>();
+  /** Spawn requests waiting for their reply, by request id. */
+  readonly spawnRequests = new Map<string, SpawnRequest>();
+  private nextPid = 1;
+  private nextRef = 1;
+
+  constructor(
+    /** The node's name, as pids and references carry it. */
+    readonly nodeName: string,
+    readonly creation: number,
+  ) {}
+
+  /** A new pid of this node. */
+  makePid(): Pid {
+    const id = this.nextPid++;
+    return new Pid(atom(this.nodeName), id & 0x7fff, id >>> 15, this.creation);
+  }
+
+  /** A new reference of this node (the third word random, so references of restarted nodes differ). */
+  makeRef(): Reference {
+    const n = this.nextRef++;
+    return new Reference(atom(this.nodeName), this.creation, [n & 0x3ffff, Math.floor(n / 0x40000) >>> 0, randomInt(0, 0xffffffff)]);
+  }
+
+  add(process: ErlProcess): void {
+    this.byPid.set(pidKey(process.pid), process);
+  }
+
+  /**
+   * Forgets an exited process: its pid, names and aliases, and the monitors remote processes held on it, which are
+   * returned (they are owed a 'DOWN'). The monitors it held itself are left to the caller (they need a DEMONITOR_P).
+   */
+  remove(process: ErlProcess): Watcher[] {
+    this.byPid.delete(pidKey(process.pid));
+    for (const [name, holder] of this.names) if (holder === process) this.names.delete(name);
+    for (const [key, alias] of this.aliases) if (alias.process === process) this.aliases.delete(key);
+    const watchers = [...(this.watchers.get(process)?.values() ?? [])];
+    this.watchers.delete(process);
+    return watchers;
+  }
+
+  /** Every live process. */
+  processes(): ErlProcess[] {
+    return [...this.byPid.values()];
+  }
+
+  /** The live local process `target` names (a pid of this node), if any. */
+  local(target: Term): ErlProcess | undefined {
+    return target instanceof Pid && target.node.name === this.nodeName ? this.byPid.get(pidKey(target)) : undefined;
+  }
+
+  /** The live process `target` names: a pid of this node, or a registered name. */
+  resolve(target: Term): ErlProcess | undefined {
+    return target instanceof Atom ? this.names.get(target.name) : this.local(target);
+  }
+
+  // ---- names ----
+
+  named(name: string): ErlProcess | undefined {
+    return this.names.get(name);
+  }
+
+  /** The process holding `name`, when it is one other than `process` (the name is then taken). */
+  register(name: string, process: ErlProcess): ErlProcess | undefined {
+    const holder = this.names.get(name);
+    if (holder && holder !== process) return holder;
+    this.names.set(name, process);
+    return undefined;
+  }
+
+  unregister(name: string): boolean {
+    return this.names.delete(name);
+  }
+
+  // ---- aliases ----
+
+  addAlias(process: ErlProcess, priority: boolean): Reference {
+    const alias = this.makeRef();
+    this.aliases.set(refKey(alias), { process, priority });
+    return alias;
+  }
+
+  /** The active alias `ref`, if it is one: its process, and whether it is a priority alias. */
+  alias(ref: Reference): { process: ErlProcess; priority: boolean } | undefined {
+    return this.aliases.get(refKey(ref));
+  }
+
+  /** Deactivates `ref` if it is an alias of `process`; true if it was. */
+  removeAlias(process: ErlProcess, ref: Reference): boolean {
+    const key = refKey(ref);
+    return this.aliases.get(key)?.process === process && this.aliases.delete(key);
+  }
+
+  // ---- monitors ----
+
+  /** Removes and returns the monitor `ref` a local process holds. */
+  takeHeld(ref: Reference): HeldMonitor | undefined {
+    const key = refKey(ref);
+    const monitor = this.held.get(key);
+    if (monitor) this.held.delete(key);
+    return monitor;
+  }
+
+  /** Removes and returns every monitor local processes hold on processes of `peer`. */
+  takeHeldOn(peer: string): HeldMonitor[] {
+    const found: HeldMonitor[] = [];
+    for (const [key, monitor] of this.held) {
+      if (monitor.peer !== peer) continue;
+      this.held.delete(key);
+      found.push(monitor);
+    }
+    return found;
+  }
+
+  addWatcher(process: ErlProcess, watcher: Watcher): void {
+    let list = this.watchers.get(process);
+    if (!list) this.watchers.set(process, (list = new Map()));
+    list.set(refKey(watcher.ref), watcher);
+  }
+
+  removeWatcher(process: ErlProcess, ref: Reference): void {
+    this.watchers.get(process)?.delete(refKey(ref));
+  }
+}
