@@ -30,4 +30,5 @@ export {
 export { TlsTransport } from "./tls-transport.js";
 export { type DialTarget, type Transport } from "./transport.js";
 export { connectTcp, tcpTransport } from "./tcp-transport.js";
+export { canonicalIp, remoteOf } from "./addresses.js";
 export { parseOptFile, readOptFile, type TlsOptions, type TlsSideOptions, type TlsVersion } from "./tls-options.js";

@@ -1,25 +1,10 @@
 // The certificate checks of TLS distribution, as pure functions: the names and addresses a certificate carries,
 // its chain's length, OpenSSL's verdict in OTP's words, and `checkPeer`, the checks OTP makes with a side's options.
 // Node's own checks are off on both sides (rejectUnauthorized false), so that each refusal says why, in words.
-import { isIP } from "node:net";
 import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate, type TLSSocket } from "node:tls";
+import { canonicalIp } from "./addresses.js";
 import { TlsError, type DistErrorCode, type TlsFailureReason } from "./errors.js";
 import type { ResolvedSide } from "./tls-options.js";
-
-/** An IP address in one spelling: IPv4 dotted, IPv6 compressed lower case, IPv4-mapped IPv6 as IPv4. */
-export function canonicalIp(address: string): string | undefined {
-  const bare = address.replace(/^\[|\]$/g, "");
-  const family = isIP(bare);
-  if (family === 4) return bare;
-  if (family !== 6) return undefined;
-  const compressed = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(compressed) ?? /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(compressed);
-  if (!mapped) return compressed;
-  if (mapped.length === 2) return mapped[1];
-  const high = parseInt(mapped[1], 16);
-  const low = parseInt(mapped[2], 16);
-  return [high >> 8, high & 255, low >> 8, low & 255].join(".");
-}
 
 /** The subjectAltName entries of a certificate, as [type, value] ("DNS", "IP Address", ...). */
 function altNames(cert: PeerCertificate): Array<[string, string]> {

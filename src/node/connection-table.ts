@@ -14,6 +14,7 @@ import {
   type Handshake,
   type HandshakeIdentity,
   type Transport,
+  remoteOf,
 } from "../dist/index.js";
 import { watchDeadline } from "../common/deadline.js";
 import { lookupNode } from "../epmd/index.js";
@@ -299,12 +300,4 @@ export class ConnectionTable {
     this.stopDialing();
     for (const entry of [...this.entries.values()]) entry.connection?.close();
   }
-}
-
-/** Where a socket comes from, for messages: `address:port`, an IPv6 address in brackets. */
-function remoteOf(socket: Socket): string {
-  const address = socket.remoteAddress;
-  if (address === undefined) return "an unknown address";
-  const bare = address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
-  return `${bare.includes(":") ? `[${bare}]` : bare}:${socket.remotePort}`;
 }

@@ -7,7 +7,6 @@ import type { DetailedPeerCertificate, PeerCertificate } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TlsError } from "../../src/dist/errors.js";
 import {
-  canonicalIp,
   certHasAddress,
   certNames,
   chainReason,
@@ -66,17 +65,6 @@ beforeAll(() => {
 afterAll(() => pki?.remove());
 
 describe("addresses and names", () => {
-  it("canonicalIp spells an address one way: IPv6 compressed lower case, IPv4-mapped as IPv4, brackets dropped", () => {
-    expect(canonicalIp("10.1.2.3")).toBe("10.1.2.3");
-    expect(canonicalIp("2001:DB8:0:0:0:0:0:7")).toBe("2001:db8::7");
-    expect(canonicalIp("[2001:db8::7]")).toBe("2001:db8::7");
-    expect(canonicalIp("::1")).toBe("::1");
-    expect(canonicalIp("::ffff:10.1.2.3")).toBe("10.1.2.3");
-    expect(canonicalIp("::FFFF:a01:203")).toBe("10.1.2.3");
-    expect(canonicalIp("node.example")).toBeUndefined();
-    expect(canonicalIp("10.1.2")).toBeUndefined();
-  });
-
   it("certNames: a host name as RFC 6125 (wildcards one label deep), an IP address as an IP SAN in any spelling", () => {
     expect(certNames(node, "node.example")).toBe(true);
     expect(certNames(node, "a.pods.example")).toBe(true);

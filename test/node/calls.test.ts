@@ -164,3 +164,40 @@ describe("erpc", () => {
     expect(result).toEqual(tuple(atom("caught"), atom("notsup")));
   });
 });
+
+describe("spawn requests (spawn_request/5)", () => {
+  const isSpawnReply = (m: Term) => m instanceof Tuple && m.elements[0] === atom("spawn_reply");
+
+  it("a spawned BEAM process: {spawn_reply, Req, ok, Pid}, then its 'DOWN' under the request's reference", async () => {
+    const p = node.spawn();
+    const req = await p.spawnRequest(beam.name, "timer", "sleep", [50], { monitor: true });
+    const reply = (await p.receive(isSpawnReply, { timeout: 5000 })) as Tuple;
+    expect(reply.elements.slice(0, 3)).toEqual([atom("spawn_reply"), req, atom("ok")]);
+    const spawned = reply.elements[3] as Pid;
+    expect(spawned.node).toBe(atom(beam.name));
+    const down = (await p.receive(isDown, { timeout: 5000 })) as Tuple;
+    expect(down.elements).toEqual([atom("DOWN"), req, atom("process"), spawned, atom("normal")]);
+    // Gone on BEAM too: a monitor set now fires at once with noproc.
+    const late = await p.monitor(spawned);
+    expect(((await p.receive(isDown, { timeout: 5000 })) as Tuple).elements.slice(1)).toEqual([late, atom("process"), spawned, atom("noproc")]);
+    p.exit();
+  });
+
+  it("reply: error_only sends no spawn_reply on success; the monitor still fires with the exit reason", async () => {
+    const p = node.spawn();
+    const req = await p.spawnRequest(beam.name, "erlang", "exit", [atom("bye")], { monitor: true, reply: "error_only" });
+    const down = (await p.receive(isDown, { timeout: 5000 })) as Tuple;
+    expect([down.elements[1], down.elements[4]]).toEqual([req, atom("bye")]);
+    expect(p.queued).toBe(0); // no spawn_reply came before it
+    p.exit();
+  });
+
+  it("to a node that cannot be reached: {spawn_reply, Req, error, noconnection} at once, as BEAM's", async () => {
+    const p = node.spawn();
+    const req = await p.spawnRequest("ghost@127.0.0.1", "erlang", "node", []);
+    expect(await p.receive(isSpawnReply, { timeout: 5000 })).toEqual(tuple(atom("spawn_reply"), req, atom("error"), atom("noconnection")));
+    // BEAM's own answer to the same request, for comparison:
+    expect(await beam.eval("R = spawn_request('ghost@127.0.0.1', erlang, node, []), receive {spawn_reply, R, error, E} -> E after 10000 -> none end.")).toBe(atom("noconnection"));
+    p.exit();
+  });
+});
