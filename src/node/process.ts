@@ -171,6 +171,22 @@ export class ErlProcess implements AsyncIterable<Term> {
     this.host.demonitorFrom(this, ref);
   }
 
+  private readonly exitHooks = new Set<(reason: Encodable) => void>();
+
+  /**
+   * Calls `hook` with the exit reason once the process has exited (at once if it has), after its links and
+   * monitors were signalled: for services that keep state per process (a pg scope drops its memberships). Returns
+   * a function that removes the hook.
+   */
+  onExit(hook: (reason: Encodable) => void): () => void {
+    if (!this.alive) {
+      hook(this.exitReason!);
+      return () => undefined;
+    }
+    this.exitHooks.add(hook);
+    return () => this.exitHooks.delete(hook);
+  }
+
   /** Why the process exited (undefined while it runs). */
   get reason(): Encodable | undefined {
     return this.exitReason;
@@ -262,5 +278,8 @@ export class ErlProcess implements AsyncIterable<Term> {
     const links = [...this.links.values()];
     this.links.clear();
     this.host.processExited(this, this.exitReason, links);
+    const hooks = [...this.exitHooks];
+    this.exitHooks.clear();
+    for (const hook of hooks) hook(exitReason);
   }
 }

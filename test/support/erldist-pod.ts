@@ -87,6 +87,26 @@ export class ErldistPod {
     return (await this.request({ op: "rpc", node, module, fn, atoms })) as string;
   }
 
+  /** Subscribes the pod's node to `topic` of the Phoenix.PubSub `pubsub`; received() reads what came. */
+  async subscribe(pubsub: string, topic: string): Promise<void> {
+    await this.request({ op: "subscribe", pubsub, topic });
+  }
+
+  /** What the subscription to `topic` received, each message as util.inspect prints it. */
+  async received(pubsub: string, topic: string): Promise<string[]> {
+    return (await this.request({ op: "received", pubsub, topic })) as string[];
+  }
+
+  /** Broadcasts the atom `message` on `topic` from the pod's node. */
+  async broadcast(pubsub: string, topic: string, message: string): Promise<void> {
+    await this.request({ op: "broadcast", pubsub, topic, message });
+  }
+
+  /** The nodes the pod's node sees running `pubsub`. */
+  async pubsubNodes(pubsub: string): Promise<string[]> {
+    return (await this.request({ op: "pubsubNodes", pubsub })) as string[];
+  }
+
   /** node.connect(node) from the pod's erldist node. */
   async connect(node: string): Promise<boolean> {
     return (await this.request({ op: "connect", node })) as boolean;

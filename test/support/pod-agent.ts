@@ -1,6 +1,7 @@
 // An erldist node in a pod of its own: a child process started inside a network namespace, driven by the test over
 // Node's IPC channel. It runs the built-in epmd, a Node, and discovery loops; it reports every discovery and node
 // event to the parent as it happens. Run as: node --import ./scripts/ts-register.mjs test/support/pod-agent.ts
+import { inspect } from "node:util";
 import { Atom, EpmdServer, Node, atom, charlistToString, type Discovery, type DiscoverOptions, type TlsOptions } from "../../src/index.js";
 
 export type AgentRequest =
@@ -10,6 +11,10 @@ export type AgentRequest =
   | { op: "snapshots" }
   | { op: "rpc"; node: string; module: string; fn: string; atoms: string[] }
   | { op: "connect"; node: string }
+  | { op: "subscribe"; pubsub: string; topic: string }
+  | { op: "received"; pubsub: string; topic: string }
+  | { op: "broadcast"; pubsub: string; topic: string; message: string }
+  | { op: "pubsubNodes"; pubsub: string }
   | { op: "stop" };
 
 export interface AgentEvent {
@@ -23,6 +28,8 @@ export interface AgentEvent {
 }
 
 let epmd: EpmdServer | undefined;
+/** What each subscription has received, as text (util.inspect), by "pubsub topic". */
+const inboxes = new Map<string, string[]>();
 let node: Node | undefined;
 const loops: Discovery[] = [];
 
@@ -72,6 +79,21 @@ async function handle(request: AgentRequest): Promise<unknown> {
     case "connect":
       if (!node) throw new Error("start first");
       return node.connect(request.node, { timeout: 10_000 });
+    case "subscribe": {
+      if (!node) throw new Error("start first");
+      const inbox: string[] = [];
+      inboxes.set(`${request.pubsub} ${request.topic}`, inbox);
+      node.pubsub(request.pubsub).subscribe(request.topic, (message) => inbox.push(inspect(message)));
+      return true;
+    }
+    case "received":
+      return inboxes.get(`${request.pubsub} ${request.topic}`) ?? [];
+    case "broadcast":
+      if (!node) throw new Error("start first");
+      await node.pubsub(request.pubsub).broadcast(request.topic, atom(request.message));
+      return true;
+    case "pubsubNodes":
+      return node?.pubsub(request.pubsub).nodes().sort() ?? [];
     case "stop":
       await node?.stop();
       await epmd?.close();
