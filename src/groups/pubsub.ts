@@ -6,7 +6,7 @@
 // registers it under each group's name (for direct_broadcast); its subscribers are JS subscriptions.
 import { EventEmitter } from "node:events";
 import { Atom, Tuple, atom, isAtom, tuple, type Encodable, type Term } from "../etf/index.js";
-import { NodeError, type ErlProcess, type Node, type NodeName } from "../node/index.js";
+import { NodeError, ignorable, type ErlProcess, type Node, type NodeName } from "../node/index.js";
 import type { PgScope } from "./pg.js";
 import { Subscription } from "./subscription.js";
 
@@ -92,11 +92,13 @@ export class PubSub extends EventEmitter<PubSubEvents> {
 
   /**
    * Phoenix.PubSub.broadcast/3: `message` reaches every subscriber of `topic` on every node (this node's at once).
-   * Resolves once it is handed to each connection. `dispatcher` is the module BEAM nodes dispatch with (default
+   * Resolves once it is handed to each connection (awaiting it holds a sender back while a connection is busy, as
+   * Node.send does); rejects with the EncodeError of a message that cannot be sent, or the error of a connection
+   * that goes down first. It may be ignored: a rejection nobody awaits is not an unhandled rejection. `dispatcher` is the module BEAM nodes dispatch with (default
    * Phoenix.PubSub's own; a Phoenix channel's is Phoenix.Channel.Server); JS subscribers always get the message.
    */
   broadcast(topic: string, message: Encodable, options: { dispatcher?: string | Atom } = {}): Promise<void> {
-    return this.send(topic, message, options.dispatcher, undefined);
+    return ignorable(this.send(topic, message, options.dispatcher, undefined));
   }
 
   /**
@@ -104,7 +106,7 @@ export class PubSub extends EventEmitter<PubSubEvents> {
    * only the sender's own subscription is skipped: every other node delivers to all its subscribers.
    */
   broadcastFrom(from: Subscription, topic: string, message: Encodable, options: { dispatcher?: string | Atom } = {}): Promise<void> {
-    return this.send(topic, message, options.dispatcher, from);
+    return ignorable(this.send(topic, message, options.dispatcher, from));
   }
 
   /** Phoenix.PubSub.local_broadcast/3: to this node's subscribers only. */
@@ -120,7 +122,7 @@ export class PubSub extends EventEmitter<PubSubEvents> {
       this.deliver(topic, message as Term, undefined);
       return Promise.resolve();
     }
-    return this.listener.send([this.adapter, name], this.forward(topic, message, options.dispatcher));
+    return ignorable(this.listener.send([this.adapter, name], this.forward(topic, message, options.dispatcher)));
   }
 
   /** The nodes whose PubSub of this name has a worker in the pool's first group (this one included). */

@@ -11,3 +11,4 @@ export { CallError, NodeError, explainCallError, formatReason, REASON_LIMIT, typ
 export { ErlProcess, type AliasOptions, type Destination, type ExitOptions, type NodeName, type SendOptions, type SpawnRequestOptions } from "./process.js";
 export { iolistToString, type IoEncoding } from "./iolist.js";
 export { type ReceiveOptions } from "./mailbox.js";
+export { ignorable } from "./destination.js";

@@ -139,6 +139,17 @@ describe("Phoenix.PubSub", () => {
     expect(other).toEqual([atom("from"), atom("local")]);
   });
 
+  it("a stopped PubSub refuses broadcasts with a typed error, and an ignored refusal is not an unhandled rejection", async () => {
+    const other = node.pubsub("Other.PubSub");
+    const subscription = other.subscribe("t");
+    other.stop();
+    expect(subscription.active).toBe(false);
+    void other.broadcast("t", atom("ignored")); // fire-and-forget: vitest fails the run on an unhandled rejection
+    await expect(other.broadcast("t", atom("awaited"))).rejects.toMatchObject({ name: "NodeError", code: "stopped" });
+    expect(node.pubsub("Other.PubSub")).not.toBe(other); // a new client once the old one stopped
+    node.pubsub("Other.PubSub").stop();
+  });
+
   it("a node that runs the pg scope but not this PubSub is reported", async () => {
     const missing: string[] = [];
     pubsub.on("missing", (peer) => missing.push(peer));
