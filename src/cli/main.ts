@@ -21,6 +21,8 @@ Commands:
   epmd       run the built-in epmd
   rpc        call a function on a node (arguments in Erlang syntax; --elixir: Elixir's) and print the result
   eval       evaluate Erlang (--elixir: Elixir) on a node, or on every discovered node
+  subscribe  print what is broadcast on Phoenix.PubSub topics, one line per message, until stopped or --count
+  broadcast  broadcast a term (Erlang syntax; --elixir: Elixir's) on a Phoenix.PubSub topic
   repl       an interactive REPL with a started node
   demo       the local demo (npm start): three BEAM nodes joined by erldist, with the status page
 
@@ -41,6 +43,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   epmd: async () => (await import("./commands/epmd.js")).epmd,
   rpc: async () => (await import("./commands/rpc.js")).rpc,
   eval: async () => (await import("./commands/eval.js")).evalCommand,
+  subscribe: async () => (await import("./commands/subscribe.js")).subscribe,
+  broadcast: async () => (await import("./commands/broadcast.js")).broadcast,
   repl: async () => (await import("./commands/repl.js")).replCommand,
   demo: async () => (await import("./commands/demo.js")).demo,
 };

@@ -149,6 +149,19 @@ export class PgScope extends EventEmitter<PgEvents> {
     return pids;
   }
 
+  /** The groups this node's processes have joined, with how many of them are in each (pg:which_local_groups/1). */
+  localGroups(): Array<{ group: Term; members: number }> {
+    const groups = new Map<string, { group: Term; members: number }>();
+    for (const entry of this.local.values()) {
+      for (const [key, group] of entry.groups) {
+        const known = groups.get(key) ?? { group, members: 0 };
+        known.members++;
+        groups.set(key, known);
+      }
+    }
+    return [...groups.values()];
+  }
+
   /** Every group with a member anywhere, as pg:which_groups/1. */
   whichGroups(): Term[] {
     const groups = new Map<string, Term>();
@@ -281,7 +294,7 @@ export class PgScope extends EventEmitter<PgEvents> {
         // back if it is new (as pg's handle_discover).
         const [scope] = rest;
         if (!(scope instanceof Pid) || (rest.length !== 1 && rest.length !== 2)) return false;
-        this.process.send(scope, tuple(atom("$gen_cast"), tuple(atom("sync"), this.pid, this.localGroups()))).catch(() => undefined);
+        this.process.send(scope, tuple(atom("$gen_cast"), tuple(atom("sync"), this.pid, this.syncGroups()))).catch(() => undefined);
         const entry = this.peer(scope.node.name);
         if (entry.scope === undefined) {
           // New to us: discover it back. (A node's scope is adopted once; another process of that node asking gets
@@ -397,7 +410,7 @@ export class PgScope extends EventEmitter<PgEvents> {
   }
 
   /** [{Group, [Pid]}] of the local members, as pg's sync carries them. */
-  private localGroups(): Encodable[] {
+  private syncGroups(): Encodable[] {
     const groups = new Map<string, { group: Term; pids: Pid[] }>();
     for (const { pid, groups: mine } of this.local.values()) {
       for (const [key, group] of mine) {

@@ -26,7 +26,7 @@ export function pubsubAtom(name: string | Atom): Atom {
 export interface TopicStats {
   topic: string;
   subscribers: number;
-  /** Messages delivered to this node's subscribers (each broadcast once, whatever the number of subscribers). */
+  /** Messages handed to this node's subscribers (each once, whatever their number; none counted without one). */
   received: number;
   /** Broadcasts sent from this node. */
   sent: number;
@@ -184,7 +184,7 @@ export class PubSub extends EventEmitter<PubSubEvents> {
   /** Hands a message to this node's subscribers of `topic` (all but `except`). */
   private deliver(topic: string, message: Term, except: Subscription | undefined): void {
     const entry = this.topics.get(topic);
-    if (!entry) return;
+    if (!entry || entry.subscriptions.size === 0) return; // counted only when this node has someone to hand it to
     entry.received++;
     for (const subscription of entry.subscriptions) if (subscription !== except) subscription.push(message);
   }

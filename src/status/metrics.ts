@@ -1,9 +1,12 @@
 // Prometheus metrics of a node and its discovery loops, on a private registry (never prom-client's global one, so
 // that two status servers in one process do not collide). Node figures are read at scrape time (collect callbacks);
-// discovery lookups and connection attempts are counted from the loops' events, from when the loop was added.
+// discovery lookups and connection attempts are counted from the loops' events, from when the loop was added; pg
+// and PubSub figures are read at scrape time from the scopes and clients in use then (see groups.ts).
 import { Counter, Gauge, Registry } from "prom-client";
 import type { Discovery, KnownNodeState, LookupStatus } from "../discovery/index.js";
+import { pubsubsOf, scopesOf, type TopicStats } from "../groups/index.js";
 import type { Node, NodeStats } from "../node/index.js";
+import { localGroups } from "./groups.js";
 
 const LOOKUP_STATUSES: readonly LookupStatus[] = ["found", "partial", "empty", "failed"];
 const NODE_STATES: readonly KnownNodeState[] = ["discovered", "connecting", "connected", "backing_off", "disconnected"];
@@ -118,6 +121,7 @@ export class StatusMetrics {
         }
       },
     });
+    this.groupMetrics(node);
     this.lookups = new Counter({
       name: "erldist_discovery_lookups_total",
       help: "Lookups of each discovery loop by status (found, partial, empty, failed), since the status server watches it.",
@@ -129,6 +133,76 @@ export class StatusMetrics {
       help: "Connection attempts of each discovery loop by result (succeeded, failed), since the status server watches it.",
       labelNames: ["loop", "source", "result"],
       registers,
+    });
+  }
+
+  /**
+   * pg and Phoenix.PubSub, read at each scrape. Group names are terms, written in Erlang syntax as the page writes
+   * them. A PubSub's counts are its client's own since it was made (node.pubsub(name)), so they count as counters.
+   */
+  private groupMetrics(node: Node): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: "erldist_pg_local_members",
+      help: "This node's processes in each pg group it has joined, by scope and group (the group in Erlang syntax).",
+      labelNames: ["scope", "group"],
+      registers,
+      collect() {
+        this.reset();
+        for (const scope of scopesOf(node)) for (const g of localGroups(scope)) this.set({ scope: scope.scope.name, group: g.group }, g.localMembers);
+      },
+    });
+    new Gauge({
+      name: "erldist_pg_synced_nodes",
+      help: "Nodes whose pg scope of that name has synced with this node's.",
+      labelNames: ["scope"],
+      registers,
+      collect() {
+        this.reset();
+        for (const scope of scopesOf(node)) this.set({ scope: scope.scope.name }, scope.syncedNodes().length);
+      },
+    });
+    new Gauge({
+      name: "erldist_pubsub_nodes",
+      help: "Nodes running each Phoenix.PubSub (a worker in its adapter's pg group), this one included.",
+      labelNames: ["pubsub"],
+      registers,
+      collect() {
+        this.reset();
+        for (const pubsub of pubsubsOf(node)) this.set({ pubsub: pubsub.name.name }, pubsub.nodes().length);
+      },
+    });
+    const topics = (): Array<{ labels: { pubsub: string; topic: string }; stats: TopicStats }> =>
+      pubsubsOf(node).flatMap((pubsub) => pubsub.stats().map((stats) => ({ labels: { pubsub: pubsub.name.name, topic: stats.topic }, stats })));
+    new Gauge({
+      name: "erldist_pubsub_subscribers",
+      help: "This node's subscriptions to each Phoenix.PubSub topic.",
+      labelNames: ["pubsub", "topic"],
+      registers,
+      collect() {
+        this.reset();
+        for (const { labels, stats } of topics()) this.set(labels, stats.subscribers);
+      },
+    });
+    new Counter({
+      name: "erldist_pubsub_messages_received_total",
+      help: "Messages on each Phoenix.PubSub topic delivered to this node's subscribers (once per message, whatever the number of subscribers).",
+      labelNames: ["pubsub", "topic"],
+      registers,
+      collect() {
+        this.reset();
+        for (const { labels, stats } of topics()) this.inc(labels, stats.received);
+      },
+    });
+    new Counter({
+      name: "erldist_pubsub_messages_sent_total",
+      help: "Broadcasts on each Phoenix.PubSub topic sent from this node.",
+      labelNames: ["pubsub", "topic"],
+      registers,
+      collect() {
+        this.reset();
+        for (const { labels, stats } of topics()) this.inc(labels, stats.sent);
+      },
     });
   }
 

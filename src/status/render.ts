@@ -160,5 +160,51 @@ export function renderStatusBody(doc: StatusDocument): string {
     }
     parts.push(`</section>`);
   }
+
+  // pg scopes and PubSub clients: only once something on this node uses them (most nodes never do).
+  function names(list: string[]): string {
+    return list.length === 0 ? "" : `: <span class="mono">${list.map(esc).join(", ")}</span>`;
+  }
+  for (const scope of doc.pgScopes) {
+    parts.push(
+      `<section class="card pg" data-scope="${esc(scope.scope)}">`,
+      `<h2>pg scope <span class="mono">${esc(scope.scope)}</span></h2>`,
+      `<p class="meta">synced with ${esc(count(scope.syncedNodes.length))} ${scope.syncedNodes.length === 1 ? "node" : "nodes"}${names(scope.syncedNodes)}</p>`,
+    );
+    if (scope.groups.length === 0) {
+      parts.push(`<p class="empty">This node has joined no group.</p>`);
+    } else {
+      parts.push(`<div class="scroll"><table><thead><tr><th>Group</th><th class="num">Members here</th><th class="num">Members in all</th></tr></thead><tbody>`);
+      for (const group of scope.groups) {
+        parts.push(
+          `<tr data-group="${esc(group.group)}"><td class="mono">${esc(group.group)}</td>`,
+          `<td class="num">${esc(count(group.localMembers))}</td><td class="num">${esc(count(group.members))}</td></tr>`,
+        );
+      }
+      parts.push(`</tbody></table></div>`);
+    }
+    parts.push(`</section>`);
+  }
+  for (const pubsub of doc.pubsubs) {
+    const others = pubsub.nodes.filter((name) => name !== node.name);
+    parts.push(
+      `<section class="card pubsub" data-pubsub="${esc(pubsub.name)}">`,
+      `<h2>Phoenix.PubSub <span class="mono">${esc(pubsub.name.replace(/^Elixir\./, ""))}</span></h2>`,
+      `<p class="meta">${others.length === 0 ? `<strong>runs on no other node</strong>` : `runs on ${esc(count(others.length))} other ${others.length === 1 ? "node" : "nodes"}${names(others)}`}</p>`,
+    );
+    if (pubsub.topics.length === 0) {
+      parts.push(`<p class="empty">No topic subscribed to or broadcast on.</p>`);
+    } else {
+      parts.push(`<div class="scroll"><table><thead><tr><th>Topic</th><th class="num">Subscribers</th><th class="num">Received</th><th class="num">Sent</th></tr></thead><tbody>`);
+      for (const topic of pubsub.topics) {
+        parts.push(
+          `<tr data-topic="${esc(topic.topic)}"><td class="mono">${esc(topic.topic)}</td>`,
+          `<td class="num">${esc(count(topic.subscribers))}</td><td class="num">${esc(count(topic.received))}</td><td class="num">${esc(count(topic.sent))}</td></tr>`,
+        );
+      }
+      parts.push(`</tbody></table></div>`);
+    }
+    parts.push(`</section>`);
+  }
   return parts.join("");
 }

@@ -1,14 +1,16 @@
 // The status server: one HTTP server for the live page (/), its WebSocket (/live), the status document as JSON
-// (/status), Prometheus metrics (/metrics) and a readiness probe (/healthz), over a node and its discovery loops.
-// It only reads the node's public API; the cookie is not on it.
+// (/status), Prometheus metrics (/metrics) and a readiness probe (/healthz), over a node, its discovery loops, and
+// the pg scopes and PubSub clients in use on it. It only reads the node's public API; the cookie is not on it.
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Discovery } from "../discovery/index.js";
+import { scopesOf, type PgScope } from "../groups/index.js";
 import type { Node } from "../node/index.js";
 import type { StatusDocument } from "./document.js";
 import { StatusError } from "./errors.js";
+import { groupsStatus } from "./groups.js";
 import { LiveChannel } from "./live.js";
 import { StatusMetrics, type WatchedLoop } from "./metrics.js";
 import { OtpReleases } from "./otp-release.js";
@@ -32,6 +34,7 @@ export interface StatusServerEvents {
 }
 
 const DISCOVERY_EVENTS = ["lookup", "lookupFailed", "discovered", "connected", "connectFailed", "pruned", "refresh"] as const;
+const SCOPE_EVENTS = ["join", "leave", "synced", "missing"] as const;
 
 /** The URL clients on this machine reach a server listening on host:port by. */
 function urlFor(host: string, port: number): string {
@@ -74,6 +77,8 @@ export class StatusServer extends EventEmitter<StatusServerEvents> {
   private readonly distributionPort: number;
   private closing: Promise<void> | undefined;
   private readonly detachNode: () => void;
+  /** The pg scopes whose membership changes push a document, with what stops listening to each. */
+  private readonly scopes = new Map<PgScope, () => void>();
 
   private constructor(options: StatusServerOptions, http: Server, host: string) {
     super();
@@ -182,6 +187,7 @@ export class StatusServer extends EventEmitter<StatusServerEvents> {
   status(): StatusDocument {
     const now = Date.now();
     const node = this.node;
+    this.watchScopes();
     return {
       generatedAt: now,
       node: {
@@ -199,7 +205,31 @@ export class StatusServer extends EventEmitter<StatusServerEvents> {
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
         .map((peer) => ({ ...peer, otpRelease: this.releases.get(peer.name, peer.since) })),
       discoveries: this.loops.map(({ id, discovery }) => ({ id, ...discovery.snapshot() })),
+      ...groupsStatus(node),
     };
+  }
+
+  /**
+   * Scopes are made on first use, maybe after this server started, so each document looks for new ones: from then
+   * on their joins and leaves push a document at once (PubSub counts change with every message, and go out with the
+   * periodic push instead). Scopes that stopped are let go.
+   */
+  private watchScopes(): void {
+    if (this.closing) return;
+    const current = new Set(scopesOf(this.node));
+    for (const [scope, detach] of this.scopes) {
+      if (current.has(scope)) continue;
+      detach();
+      this.scopes.delete(scope);
+    }
+    for (const scope of current) {
+      if (this.scopes.has(scope)) continue;
+      const onChange = (): void => this.live.changed();
+      for (const event of SCOPE_EVENTS) scope.on(event, onChange);
+      this.scopes.set(scope, () => {
+        for (const event of SCOPE_EVENTS) scope.off(event, onChange);
+      });
+    }
   }
 
   /** Closes the HTTP server, every WebSocket and every timer, and stops listening to the node and the loops. */
@@ -211,6 +241,8 @@ export class StatusServer extends EventEmitter<StatusServerEvents> {
   private async shutdown(): Promise<void> {
     this.detachNode();
     for (const loop of this.loops) loop.detach();
+    for (const detach of this.scopes.values()) detach();
+    this.scopes.clear();
     this.releases.close();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();

@@ -33,7 +33,7 @@ afterAll(async () => {
   await epmd?.stop();
 });
 
-const COMMANDS = ["join", "nodes", "ping", "names", "epmd", "rpc", "eval", "repl", "demo"];
+const COMMANDS = ["join", "nodes", "ping", "names", "epmd", "rpc", "eval", "repl", "demo", "subscribe", "broadcast"];
 const NODE_COMMANDS = ["join", "nodes", "ping", "rpc", "eval", "repl"]; // those that start a node: TLS applies
 const TLS_FLAGS = ["optfile", "cert", "key", "ca", "verify", "fail-if-no-peer-cert", "server-name", "check-client-address", "versions"].map((f) => `--tls-${f}`);
 
