@@ -1,6 +1,7 @@
 // npm run bench:dist: the same workloads between two BEAM nodes on loopback and between erldist and a BEAM node,
 // in one run, printed as ratios: one-way small-message rate each way, sequential round-trip latency (an echo
-// process), and 64 MiB of 1 MiB binaries (MB/s).
+// process), and 64 MiB of 1 MiB binaries (MB/s); and erldist's own CPU time per operation, which compares one
+// version of erldist with another even on a busy machine.
 // Options: --messages=N (default 200000), --roundtrips=N (default 5000), --tls (every node on TLS distribution:
 // erl with -proto_dist inet_tls and a mutual-verification option file, erldist with that option file; the anchor
 // is then BEAM -> BEAM over TLS).
@@ -43,15 +44,25 @@ async function main(): Promise<void> {
     await a.eval(`pong = net_adm:ping('${b.name}'), ok.`);
     await node.connect(b.name);
     const rows: Array<[string, number, number, string, boolean]> = []; // name, beam, erldist, unit, higher is better
+    // erldist's own CPU time per operation (this process's user + system): far steadier than rates on a machine
+    // shared with other work, so it is what shows a change in erldist's cost from one version to the next.
+    const cpu: Array<[string, number]> = [];
+    let cpuAt = process.cpuUsage();
+    const cpuPer = (name: string, count: number): void => {
+      const used = process.cpuUsage(cpuAt);
+      cpu.push([name, (used.user + used.system) / count]);
+    };
 
     // 1. one-way small messages, sender -> B
     const beamOut = (await a.eval(`dist_bench:timed_blast(c1, '${b.name}', ${MESSAGES}, x).`)) as number;
     const p = node.spawn();
     await b.eval(`dist_bench:counter(c2, ${MESSAGES}, binary_to_term(<<${[...encodePid(p)].join(",")}>>)), ok.`);
     let start = now();
+    cpuAt = process.cpuUsage();
     for (let i = 1; i <= MESSAGES; i++) await p.send(["c2", b.name], tuple(atom("n"), i));
     await p.receive((m) => m instanceof Tuple && m.elements[0] === atom("done"), { timeout: 120_000 });
     const oursOut = now() - start;
+    cpuPer("send, per message", MESSAGES);
     rows.push(["messages/s, sender -> BEAM", rate(MESSAGES, beamOut), rate(MESSAGES, oursOut), "msg/s", true]);
 
     // 2. one-way small messages, B -> receiver
@@ -59,19 +70,23 @@ async function main(): Promise<void> {
     const sink = node.spawn();
     node.register("c4", sink);
     start = now();
+    cpuAt = process.cpuUsage();
     await b.eval(`dist_bench:blast({c4, '${node.name}'}, ${MESSAGES}, 1), ok.`);
     for (let i = 0; i < MESSAGES; i++) await sink.receive();
     const oursIn = now() - start;
+    cpuPer("receive, per message", MESSAGES);
     rows.push(["messages/s, BEAM -> receiver", rate(MESSAGES, beamIn), rate(MESSAGES, oursIn), "msg/s", true]);
 
     // 3. sequential round trips through an echo process on B
     const beamRtt = ((await a.eval(`dist_bench:pingpong({echo, '${b.name}'}, ${ROUNDTRIPS}).`)) as number) / ROUNDTRIPS;
     start = now();
+    cpuAt = process.cpuUsage();
     for (let i = 0; i < ROUNDTRIPS; i++) {
       await p.send(["echo", b.name], tuple(p.pid, i));
       await p.receive();
     }
     const oursRtt = (now() - start) / ROUNDTRIPS;
+    cpuPer("round trip, per round trip", ROUNDTRIPS);
     rows.push(["round trip (echo), µs", beamRtt, oursRtt, "µs", false]);
 
     // 4. 64 MiB as 1 MiB binaries, sender -> B
@@ -79,9 +94,11 @@ async function main(): Promise<void> {
     await b.eval(`dist_bench:counter(c6, ${BULK_COUNT}, binary_to_term(<<${[...encodePid(p)].join(",")}>>)), ok.`);
     const chunk = Buffer.alloc(BULK_SIZE);
     start = now();
+    cpuAt = process.cpuUsage();
     for (let i = 0; i < BULK_COUNT; i++) await p.send(["c6", b.name], tuple(atom("bin"), chunk));
     await p.receive((m) => m instanceof Tuple && m.elements[0] === atom("done"), { timeout: 120_000 });
     const oursBulk = now() - start;
+    cpuPer("64 MiB bulk, per MiB", BULK_COUNT);
     rows.push(["64 MiB in 1 MiB binaries, MB/s", mbps(beamBulk), mbps(oursBulk), "MB/s", true]);
 
     const over = TLS ? " over TLS (-proto_dist inet_tls, mutual verification)" : "";
@@ -94,6 +111,8 @@ async function main(): Promise<void> {
           `  (${higherIsBetter ? "rate" : "latency"}: above 1.00x, erldist is better)`,
       );
     }
+    console.log("erldist's CPU time (user + system of this process; lower is cheaper, steadier than rates):");
+    for (const [name, micros] of cpu) console.log(`  ${name.padEnd(34)} ${micros.toFixed(2)} µs`);
   } finally {
     await node.stop();
     await Promise.all([a.stop(), b.stop()]);

@@ -4,7 +4,8 @@
 // the peer's pg then treats it as any other member of the overlay (its joins reach us, ours reach it).
 import { EventEmitter } from "node:events";
 import { watchDeadline } from "../common/deadline.js";
-import { Atom, Pid, Reference, Tuple, atom, encode, isAtom, tuple, type Encodable, type Term } from "../etf/index.js";
+import { Atom, Pid, Reference, atom, encode, equals, isAtom, tuple, type Encodable, type Term } from "../etf/index.js";
+import { readPgMessage } from "./pg-messages.js";
 import { NodeError, type ErlProcess, type Node } from "../node/index.js";
 
 /** A membership change: `pids` joined or left `group` (remote ones by their node's scope, local ones here). */
@@ -46,10 +47,6 @@ function groupKey(group: Encodable): string {
 
 function pidKey(pid: Pid): string {
   return `${pid.node.name}/${pid.id}/${pid.serial}/${pid.creation}`;
-}
-
-function isPidList(value: Term): value is Pid[] {
-  return Array.isArray(value) && value.every((p) => p instanceof Pid);
 }
 
 export class PgScope extends EventEmitter<PgEvents> {
@@ -285,60 +282,44 @@ export class PgScope extends EventEmitter<PgEvents> {
   }
 
   /** Acts on one message to the scope; false if it is not pg's protocol. */
-  private handle(message: Term): boolean {
-    if (!(message instanceof Tuple) || !isAtom(message.elements[0])) return false;
-    const [tag, ...rest] = message.elements;
-    switch ((tag as Atom).name) {
+  private handle(term: Term): boolean {
+    const message = readPgMessage(term);
+    if (!message) return false;
+    switch (message.kind) {
       case "discover": {
-        // {discover, Peer} and OTP 26's {discover, Peer, ProtocolVersion}: answer with our members, and discover it
-        // back if it is new (as pg's handle_discover).
-        const [scope] = rest;
-        if (!(scope instanceof Pid) || (rest.length !== 1 && rest.length !== 2)) return false;
+        // Answer with our members, and discover it back if it is new (as pg's handle_discover).
+        const { scope } = message;
         this.process.send(scope, tuple(atom("$gen_cast"), tuple(atom("sync"), this.pid, this.syncGroups()))).catch(() => undefined);
         const entry = this.peer(scope.node.name);
         if (entry.scope === undefined) {
-          // New to us: discover it back. (A node's scope is adopted once; another process of that node asking gets
-          // our members but does not take the scope's place: only a 'DOWN' of the scope frees it.)
+          // A node's scope is adopted once; another process of that node asking gets our members but does not take
+          // the scope's place: only a 'DOWN' of the scope frees it.
           entry.scope = scope;
           this.process.send(scope, tuple(atom("discover"), this.pid)).catch(() => undefined);
         }
         return true;
       }
-      case "$gen_cast": {
-        const sync = rest[0];
-        if (!(sync instanceof Tuple) || sync.length !== 3 || !isAtom(sync.elements[0], "sync")) return false;
-        const [, scope, groups] = sync.elements;
-        if (!(scope instanceof Pid) || !Array.isArray(groups)) return false;
-        const parsed: Array<[Term, Pid[]]> = [];
-        for (const item of groups) {
-          if (!(item instanceof Tuple) || item.length !== 2 || !isPidList(item.elements[1])) return false;
-          parsed.push([item.elements[0], item.elements[1]]);
-        }
-        this.synced(scope, parsed);
+      case "sync":
+        this.synced(message.scope, message.groups);
         return true;
-      }
       case "join": {
-        const [scope, group, pidOrPids] = rest;
-        const pids = pidOrPids instanceof Pid ? [pidOrPids] : pidOrPids;
-        if (rest.length !== 3 || !(scope instanceof Pid) || !isPidList(pids as Term)) return false;
-        const entry = this.peers.get(scope.node.name);
-        if (!entry?.scope || pidKey(entry.scope) !== pidKey(scope)) return true; // not (or no longer) in the overlay: ignored, as pg does
+        const { scope, group, pids } = message;
+        const entry = this.peerScope(scope);
+        if (!entry) return true; // not (or no longer) in the overlay: ignored, as pg does
         const key = groupKey(group);
         const known = entry.groups.get(key) ?? { group, pids: [] };
-        known.pids.push(...(pids as Pid[]));
+        known.pids.push(...pids);
         entry.groups.set(key, known);
-        this.emit("join", group, pids as Pid[], scope.node.name);
+        this.emit("join", group, pids, scope.node.name);
         return true;
       }
       case "leave": {
-        const [scope, pidOrPids, groups] = rest;
-        const pids = pidOrPids instanceof Pid ? [pidOrPids] : pidOrPids;
-        if (rest.length !== 3 || !(scope instanceof Pid) || !isPidList(pids as Term) || !Array.isArray(groups)) return false;
-        const entry = this.peers.get(scope.node.name);
-        if (!entry?.scope || pidKey(entry.scope) !== pidKey(scope)) return true;
-        const gone = new Set((pids as Pid[]).map(pidKey));
+        const { scope, pids, groups } = message;
+        const entry = this.peerScope(scope);
+        if (!entry) return true;
+        const gone = new Set(pids.map(pidKey));
         for (const group of groups) {
-          const key = groupKey(group as Encodable);
+          const key = groupKey(group);
           const known = entry.groups.get(key);
           if (!known) continue;
           const left = known.pids.filter((p) => gone.has(pidKey(p)));
@@ -348,24 +329,24 @@ export class PgScope extends EventEmitter<PgEvents> {
         }
         return true;
       }
-      case "DOWN": {
-        const [ref, , , reason] = rest;
-        if (!(ref instanceof Reference)) return false;
+      case "down":
         for (const [name, entry] of this.peers) {
-          if (entry.monitor === undefined || !equalsRef(entry.monitor, ref)) continue;
+          if (entry.monitor === undefined || !equals(entry.monitor, message.ref)) continue;
           const neverSynced = !entry.synced;
           this.dropPeer(name);
-          if (neverSynced && isAtom(reason, "noproc")) this.emit("missing", name);
-          return true;
+          if (neverSynced && isAtom(message.reason, "noproc")) this.emit("missing", name);
+          break;
         }
-        return true; // a monitor of an earlier scope: nothing left to drop
-      }
-      case "EXIT":
-      case "$gen_call":
+        return true; // (a monitor of an earlier scope: nothing left to drop)
+      case "ignored":
         return true; // exit signals (trapped) and calls: a pg scope is neither linked nor called across nodes
-      default:
-        return false;
     }
+  }
+
+  /** The peer whose adopted scope is `scope`, if it is one. */
+  private peerScope(scope: Pid): Peer | undefined {
+    const entry = this.peers.get(scope.node.name);
+    return entry?.scope && pidKey(entry.scope) === pidKey(scope) ? entry : undefined;
   }
 
   /** A peer's scope sent its whole membership: it replaces what we knew of that node. */
@@ -443,8 +424,4 @@ export class PgScope extends EventEmitter<PgEvents> {
     this.reportedMalformed = true;
     console.warn(`erldist: the pg scope ${this.scope.name} got a message that is not pg's protocol, and ignored it (later ones are ignored silently; listen to its malformed event to see them)`);
   }
-}
-
-function equalsRef(a: Reference, b: Reference): boolean {
-  return a.creation === b.creation && a.node.name === b.node.name && a.ids.length === b.ids.length && a.ids.every((id, i) => id === b.ids[i]);
 }
