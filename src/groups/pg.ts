@@ -4,7 +4,7 @@
 // the peer's pg then treats it as any other member of the overlay (its joins reach us, ours reach it).
 import { EventEmitter } from "node:events";
 import { watchDeadline } from "../common/deadline.js";
-import { Atom, Pid, Reference, atom, encode, equals, isAtom, tuple, type Encodable, type Term } from "../etf/index.js";
+import { Atom, Pid, Reference, Tuple, atom, encode, equals, isAtom, tuple, type Encodable, type Term } from "../etf/index.js";
 import { readPgMessage } from "./pg-messages.js";
 import { NodeError, type ErlProcess, type Node } from "../node/index.js";
 
@@ -26,7 +26,10 @@ export interface PgEvents {
   synced: [node: string];
   /** The scope does not run on `node`: no process is registered there under the scope's name. */
   missing: [node: string];
-  /** A message the scope cannot use (not pg's protocol): ignored, as it would crash BEAM's own scope. */
+  /**
+   * A message the scope cannot use (not pg's protocol): ignored, as it would crash BEAM's own scope. `from` is the
+   * node of the pid it names where pg's messages name their sender, else "unknown".
+   */
   malformed: [from: string, message: Term];
 }
 
@@ -94,7 +97,7 @@ export class PgScope extends EventEmitter<PgEvents> {
     const list = Array.isArray(processes) ? processes : [processes];
     if (this.stopped) throw new NodeError("stopped", `the pg scope ${this.scope.name} is stopped`);
     const key = groupKey(group);
-    const term = this.groupTerm(group);
+    const term = group as Term; // what the events and lists give: the group as the caller wrote it
     for (const process of list) {
       if (!process.alive) throw new NodeError("exited", `process ${process.pid} has exited, so it cannot join a group`);
       let entry = this.local.get(pidKey(process.pid));
@@ -126,7 +129,7 @@ export class PgScope extends EventEmitter<PgEvents> {
     }
     if (left.length === 0) return false;
     this.toPeers(tuple(atom("leave"), this.pid, left.length === 1 ? left[0] : left, [group]));
-    this.emit("leave", this.groupTerm(group), left, this.node.name);
+    this.emit("leave", group as Term, left, this.node.name);
     return true;
   }
 
@@ -408,16 +411,13 @@ export class PgScope extends EventEmitter<PgEvents> {
     for (const peer of this.peers.values()) if (peer.scope) this.process.send(peer.scope, message).catch(() => undefined);
   }
 
-  /** A group as it reads once decoded (what the events and lists give). */
-  private groupTerm(group: Encodable): Term {
-    return group as Term;
-  }
-
   private reportedMalformed = false;
 
   private report(message: Term): void {
     if (this.listenerCount("malformed") > 0) {
-      this.emit("malformed", "a peer", message);
+      // Who sent it, when it says (a pid in the second place, as every pg message has): else "unknown".
+      const sender = message instanceof Tuple && message.elements[1] instanceof Pid ? message.elements[1].node.name : "unknown";
+      this.emit("malformed", sender, message);
       return;
     }
     if (this.reportedMalformed) return;

@@ -95,8 +95,8 @@ describe("a pg scope", () => {
 
   it("answers OTP 26's three-element discover, and ignores messages that are not pg's (BEAM's scope would crash)", async () => {
     const pg = node.pg(SCOPE);
-    const malformed: Term[] = [];
-    pg.on("malformed", (_from, message) => malformed.push(message));
+    const malformed: Array<[string, Term]> = [];
+    pg.on("malformed", (from, message) => malformed.push([from, message]));
     const p = node.spawn();
     pg.join(atom("answered"), p);
     const answer = (await a.eval(
@@ -105,8 +105,9 @@ describe("a pg scope", () => {
     )) as Tuple;
     expect(answer.elements[0]).toEqual(pg.pid);
     expect(answer.elements[1]).toEqual([new Tuple([atom("answered"), [p.pid]])]);
-    await a.eval(`{${SCOPE}, '${node.name}'} ! {bogus, pg, protocol}, {${SCOPE}, '${node.name}'} ! {join, not_a_pid, g, []}, ok.`);
-    await expect.poll(() => malformed.length).toBe(2);
+    await a.eval(`{${SCOPE}, '${node.name}'} ! {bogus, pg, protocol}, {${SCOPE}, '${node.name}'} ! {join, not_a_pid, g, []}, {${SCOPE}, '${node.name}'} ! {bogus, self()}, ok.`);
+    await expect.poll(() => malformed.length).toBe(3);
+    expect(malformed.map(([from]) => from)).toEqual(["unknown", "unknown", a.name]);
     pg.join(atom("still_working"), p);
     await expect.poll(() => count(a, "still_working")).toBe(1);
     p.exit();
