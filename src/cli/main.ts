@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `erldist` command: subcommands for joining a cluster, looking at it, and scripting it. Errors are printed
 // without stack traces (ERLDIST_DEBUG=1 shows them): exit status 2 for a wrong command line, 1 when the command
-// could not do its job.
+// could not do its job. The top layer: it may import every other one (commands/ each import what they need).
 import { readFileSync } from "node:fs";
 import { UsageError } from "./usage.js";
 import { TLS_HELP } from "./identity.js";
