@@ -52,7 +52,12 @@ export class ProcessTable {
   private readonly names = new Map<string, ErlProcess>();
   private readonly aliases = new Map<string, { process: ErlProcess; priority: boolean }>();
   /** Monitors local processes hold, by reference. */
-  readonly held = new Map<string, HeldMonitor>();
+  private readonly held = new Map<string, HeldMonitor>();
+  /**
+   * What each process holds (names, aliases, monitors), by key: so that an exit frees its own entries without a
+   * scan of every process's (a gen_server call makes an alias and a monitor, and many may be in flight).
+   */
+  private readonly owned = new Map<ErlProcess, { names: Set<string>; aliases: Set<string>; held: Set<string> }>();
   /** Monitors remote processes hold on local ones: by the watched process, then by reference. */
   private readonly watchers = new Map<ErlProcess, Map<string, Watcher>>();
   /** Spawn requests waiting for their reply, by request id. */
@@ -82,14 +87,26 @@ export class ProcessTable {
     this.byPid.set(pidKey(process.pid), process);
   }
 
+  private ownedBy(process: ErlProcess): { names: Set<string>; aliases: Set<string>; held: Set<string> } {
+    let owned = this.owned.get(process);
+    if (!owned) this.owned.set(process, (owned = { names: new Set(), aliases: new Set(), held: new Set() }));
+    return owned;
+  }
+
   /**
    * Forgets an exited process: its pid, names and aliases, and the monitors remote processes held on it, which are
    * returned (they are owed a 'DOWN'). The monitors it held itself are left to the caller (they need a DEMONITOR_P).
    */
   remove(process: ErlProcess): Watcher[] {
     this.byPid.delete(pidKey(process.pid));
-    for (const [name, holder] of this.names) if (holder === process) this.names.delete(name);
-    for (const [key, alias] of this.aliases) if (alias.process === process) this.aliases.delete(key);
+    const owned = this.owned.get(process);
+    if (owned) {
+      for (const name of owned.names) if (this.names.get(name) === process) this.names.delete(name);
+      for (const key of owned.aliases) this.aliases.delete(key);
+      owned.names.clear();
+      owned.aliases.clear();
+      if (owned.held.size === 0) this.owned.delete(process);
+    }
     const watchers = [...(this.watchers.get(process)?.values() ?? [])];
     this.watchers.delete(process);
     return watchers;
@@ -121,10 +138,14 @@ export class ProcessTable {
     const holder = this.names.get(name);
     if (holder && holder !== process) return holder;
     this.names.set(name, process);
+    this.ownedBy(process).names.add(name);
     return undefined;
   }
 
   unregister(name: string): boolean {
+    const holder = this.names.get(name);
+    if (!holder) return false;
+    this.owned.get(holder)?.names.delete(name);
     return this.names.delete(name);
   }
 
@@ -132,7 +153,9 @@ export class ProcessTable {
 
   addAlias(process: ErlProcess, priority: boolean): Reference {
     const alias = this.makeRef();
-    this.aliases.set(refKey(alias), { process, priority });
+    const key = refKey(alias);
+    this.aliases.set(key, { process, priority });
+    this.ownedBy(process).aliases.add(key);
     return alias;
   }
 
@@ -144,27 +167,52 @@ export class ProcessTable {
   /** Deactivates `ref` if it is an alias of `process`; true if it was. */
   removeAlias(process: ErlProcess, ref: Reference): boolean {
     const key = refKey(ref);
-    return this.aliases.get(key)?.process === process && this.aliases.delete(key);
+    if (this.aliases.get(key)?.process !== process) return false;
+    this.owned.get(process)?.aliases.delete(key);
+    return this.aliases.delete(key);
   }
 
   // ---- monitors ----
+
+  /** Records a monitor a local process holds. */
+  addHeld(monitor: HeldMonitor): void {
+    const key = refKey(monitor.ref);
+    this.held.set(key, monitor);
+    this.ownedBy(monitor.process).held.add(key);
+  }
+
+  /** The monitor `ref` a local process holds, if any. */
+  heldMonitor(ref: Reference): HeldMonitor | undefined {
+    return this.held.get(refKey(ref));
+  }
+
+  /** How many monitors local processes hold. */
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  /** The monitors `process` holds. */
+  heldBy(process: ErlProcess): HeldMonitor[] {
+    const keys = this.owned.get(process)?.held;
+    return keys ? [...keys].map((key) => this.held.get(key)!) : [];
+  }
 
   /** Removes and returns the monitor `ref` a local process holds. */
   takeHeld(ref: Reference): HeldMonitor | undefined {
     const key = refKey(ref);
     const monitor = this.held.get(key);
-    if (monitor) this.held.delete(key);
+    if (!monitor) return undefined;
+    this.held.delete(key);
+    const owned = this.owned.get(monitor.process);
+    owned?.held.delete(key);
+    if (owned && owned.held.size === 0 && !monitor.process.alive) this.owned.delete(monitor.process);
     return monitor;
   }
 
   /** Removes and returns every monitor local processes hold on processes of `peer`. */
   takeHeldOn(peer: string): HeldMonitor[] {
     const found: HeldMonitor[] = [];
-    for (const [key, monitor] of this.held) {
-      if (monitor.peer !== peer) continue;
-      this.held.delete(key);
-      found.push(monitor);
-    }
+    for (const monitor of [...this.held.values()]) if (monitor.peer === peer) found.push(this.takeHeld(monitor.ref)!);
     return found;
   }
 

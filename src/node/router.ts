@@ -145,14 +145,14 @@ export class Router {
     if (!request) return;
     this.table.spawnRequests.delete(key);
     if (result instanceof Pid) {
-      const monitor = this.table.held.get(key);
+      const monitor = this.table.heldMonitor(reqId);
       if (monitor) {
         monitor.target = result; // what its 'DOWN' names, and what a demonitor names
         monitor.toProc = result;
       }
       if (request.reply === "yes" || request.reply === "success_only") request.process.deliver(spawnReplyMessage(reqId, { ok: result }, this.terms));
     } else {
-      this.table.held.delete(key); // no process, so no monitor
+      this.table.takeHeld(reqId); // no process, so no monitor
       if (request.reply === "yes" || request.reply === "error_only") request.process.deliver(spawnReplyMessage(reqId, { error: result }, this.terms));
     }
   }

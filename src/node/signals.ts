@@ -153,13 +153,13 @@ export class Signals implements ProcessHost {
       process.deliver(downMessage(ref, targetTerm, atom("noconnection"), this.terms));
       return ref;
     }
-    this.table.held.set(refKey(ref), { process, target: targetTerm, toProc, peer, ref });
+    this.table.addHeld({ process, target: targetTerm, toProc, peer, ref });
     connection.monitor(process.pid, toProc, ref);
     return ref;
   }
 
   demonitorFrom(process: ErlProcess, ref: Reference): void {
-    const monitor = this.table.held.get(refKey(ref));
+    const monitor = this.table.heldMonitor(ref);
     if (!monitor || monitor.process !== process) return;
     this.table.takeHeld(ref);
     if (monitor.toProc !== undefined) this.routes.open(monitor.peer)?.demonitor(process.pid, monitor.toProc, ref);
@@ -190,7 +190,7 @@ export class Signals implements ProcessHost {
       return reqId;
     }
     const [module, fn, args] = mfa;
-    if (options.monitor) this.table.held.set(refKey(reqId), { process, target: atom("undefined"), toProc: undefined, peer, ref: reqId });
+    if (options.monitor) this.table.addHeld({ process, target: atom("undefined"), toProc: undefined, peer, ref: reqId });
     this.table.spawnRequests.set(refKey(reqId), { process, reply, peer, reqId });
     const groupLeader = options.groupLeader ?? process.pid;
     const optList = options.monitor ? [atom("monitor")] : [];
@@ -213,7 +213,7 @@ export class Signals implements ProcessHost {
    */
   processExited(process: ErlProcess, reason: Encodable, links: Pid[]): void {
     const watchers = this.table.remove(process);
-    for (const monitor of [...this.table.held.values()]) if (monitor.process === process) this.demonitorFrom(process, monitor.ref);
+    for (const monitor of this.table.heldBy(process)) this.demonitorFrom(process, monitor.ref);
     for (const [key, request] of this.table.spawnRequests) if (request.process === process) this.table.spawnRequests.delete(key);
     for (const watcher of watchers) {
       const connection = this.routes.open(watcher.peer);
@@ -239,7 +239,7 @@ export class Signals implements ProcessHost {
     for (const [key, request] of this.table.spawnRequests) {
       if (request.peer !== peer) continue;
       this.table.spawnRequests.delete(key);
-      this.table.held.delete(key);
+      this.table.takeHeld(request.reqId);
       if (request.reply === "yes" || request.reply === "error_only") {
         request.process.deliver(spawnReplyMessage(request.reqId, { error: atom("noconnection") }, this.terms));
       }

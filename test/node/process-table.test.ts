@@ -87,13 +87,13 @@ describe("the process table", () => {
     const a = spawnIn(table);
     const monitor = (peer: string) => {
       const ref = table.makeRef();
-      table.held.set(refKey(ref), { process: a, ref, peer, target: remote, toProc: remote });
+      table.addHeld({ process: a, ref, peer, target: remote, toProc: remote });
       return ref;
     };
     const [x, y, z] = [monitor("one@h"), monitor("two@h"), monitor("one@h")];
     expect(table.takeHeld(y)?.peer).toBe("two@h");
     expect(table.takeHeld(y)).toBeUndefined();
     expect(table.takeHeldOn("one@h").map((m) => m.ref)).toEqual([x, z]);
-    expect(table.held.size).toBe(0);
+    expect(table.heldCount).toBe(0);
   });
 });

@@ -88,7 +88,7 @@ describe("the router", () => {
     const { table, signals, route } = setup();
     const p = signals.spawn();
     const ref = table.makeRef();
-    table.held.set(refKey(ref), { process: p, ref, peer: PEER, target: remote, toProc: remote });
+    table.addHeld({ process: p, ref, peer: PEER, target: remote, toProc: remote });
     route("PAYLOAD_MONITOR_P_EXIT", { fromProc: remote, to: p.pid, ref }, tuple(atom("shutdown"), 1));
     route("MONITOR_P_EXIT", { fromProc: remote, to: p.pid, ref, reason: atom("again") }); // gone already: nothing
     expect(await queued(p)).toEqual(tuple(atom("DOWN"), ref, atom("process"), remote, tuple(atom("shutdown"), 1)));
@@ -136,10 +136,10 @@ describe("the router", () => {
     const p = signals.spawn();
     const mine = table.makeRef();
     table.spawnRequests.set(refKey(mine), { process: p, reply: "yes", peer: PEER, reqId: mine });
-    table.held.set(refKey(mine), { process: p, ref: mine, peer: PEER, target: atom("undefined"), toProc: undefined });
+    table.addHeld({ process: p, ref: mine, peer: PEER, target: atom("undefined"), toProc: undefined });
     route("SPAWN_REPLY", { reqId: mine, to: p.pid, flags: 2, result: remote });
     expect(await queued(p)).toEqual(tuple(atom("spawn_reply"), mine, atom("ok"), remote));
-    expect(table.held.get(refKey(mine))?.toProc).toEqual(remote); // the monitor now names the new process
+    expect(table.heldMonitor(mine)?.toProc).toEqual(remote); // the monitor now names the new process
     expect(table.spawnRequests.size).toBe(0);
   });
 
