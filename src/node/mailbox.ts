@@ -28,7 +28,14 @@ export class Mailbox {
   /** Priority messages, searched before `queue`; few by design (EEP 76), so a plain array. */
   private urgent: Term[] = [];
   private readonly waiters: Waiter[] = [];
-  private closedWith: Error | undefined;
+  /** Why the mailbox is closed: made on first use (an Error's stack costs more than the rest of an exit). */
+  private closedBy: (() => Error) | undefined;
+  private closedError: Error | undefined;
+
+  private get closedWith(): Error | undefined {
+    if (!this.closedBy) return undefined;
+    return (this.closedError ??= this.closedBy());
+  }
 
   /** How many messages wait in the queue. */
   get size(): number {
@@ -40,7 +47,7 @@ export class Mailbox {
    * ordinary messages queued (and after the priority ones).
    */
   deliver(message: Term, priority = false): void {
-    if (this.closedWith) return;
+    if (this.closedBy) return;
     for (let i = 0; i < this.waiters.length; i++) {
       const waiter = this.waiters[i];
       if (waiter.match(message)) {
@@ -62,7 +69,7 @@ export class Mailbox {
   receive(match: (message: Term) => boolean = () => true, options: ReceiveOptions = {}): Promise<Term> {
     const found = this.take(match);
     if (found !== NONE) return Promise.resolve(found);
-    if (this.closedWith) return Promise.reject(this.closedWith);
+    if (this.closedBy) return Promise.reject(this.closedWith);
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         match,
@@ -119,10 +126,13 @@ export class Mailbox {
     return NONE;
   }
 
-  /** Ends the mailbox: pending and later receives reject with `error`; later messages are dropped. */
-  close(error: Error): void {
-    this.closedWith = error;
-    for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+  /**
+   * Ends the mailbox: pending and later receives reject with the error `why` makes (once, when first needed: most
+   * processes exit with nobody waiting); later messages are dropped.
+   */
+  close(why: () => Error): void {
+    this.closedBy = why;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(this.closedWith!);
     this.queue = [];
     this.head = 0;
     this.urgent = [];

@@ -274,7 +274,7 @@ export class ErlProcess implements AsyncIterable<Term> {
     if (!this.alive) return;
     encode(exitReason, this.host.terms); // throws the EncodeError now, before anything is torn down
     this.exitReason = exitReason;
-    this.mailbox.close(new NodeError("exited", `process ${this.pid} exited`));
+    this.mailbox.close(() => new NodeError("exited", `process ${this.pid} exited`));
     const links = [...this.links.values()];
     this.links.clear();
     this.host.processExited(this, this.exitReason, links);

@@ -51,10 +51,25 @@ describe("Mailbox.receive", () => {
     expect(await mailbox.receive()).toBe(atom("other"));
   });
 
-  it("rejects with the close error when the mailbox closes while waiting", async () => {
+  it("rejects with the close error when the mailbox closes while waiting, and every later receive with the same one", async () => {
     const mailbox = new Mailbox();
     const pending = mailbox.receive(undefined, { timeout: 60_000 });
-    mailbox.close(new NodeError("exited", "the process exited"));
-    expect((await rejectionOf(pending, NodeError)).code).toBe("exited");
+    let made = 0;
+    mailbox.close(() => (made++, new NodeError("exited", "the process exited")));
+    const error = await rejectionOf(pending, NodeError);
+    expect(error.code).toBe("exited");
+    expect(await rejectionOf(mailbox.receive(), NodeError)).toBe(error);
+    mailbox.deliver(atom("dropped"));
+    expect(mailbox.size).toBe(0);
+    expect(made).toBe(1);
+  });
+
+  it("closed with nobody waiting, it makes its error only when a receive needs it", async () => {
+    const mailbox = new Mailbox();
+    let made = 0;
+    mailbox.close(() => (made++, new NodeError("exited", "the process exited")));
+    expect(made).toBe(0);
+    expect((await rejectionOf(mailbox.receive(), NodeError)).code).toBe("exited");
+    expect(made).toBe(1);
   });
 });
