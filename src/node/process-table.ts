@@ -39,7 +39,11 @@ export interface SpawnRequest {
 
 /** Identifies a reference of this table (a monitor's, an alias's, a request's). */
 export function refKey(ref: Reference): string {
-  return `${ref.node.name}/${ref.creation}/${ref.ids.join(".")}`;
+  const ids = ref.ids;
+  // Three words is what every reference of OTP 23+ has (and this node's): no join for them (refKey is on every
+  // monitor, alias and reply lookup).
+  if (ids.length === 3) return `${ref.node.name}/${ref.creation}/${ids[0]}.${ids[1]}.${ids[2]}`;
+  return `${ref.node.name}/${ref.creation}/${ids.join(".")}`;
 }
 
 /** Where a local pid's process is kept: pids are made with a 15-bit id and the rest of the counter in serial. */
