@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Run before `npm start`, `npm test` (--test) and the benchmarks: on a fresh machine and clone, install what is
-// missing (Erlang/OTP; for the tests also dnsmasq, iproute2, Chromium, debootstrap and Elixir: with apt-get as
+// missing (Erlang/OTP; for the tests also dnsmasq, iproute2, Chromium, debootstrap, Elixir, podman and runc: with apt-get as
 // root, otherwise it prints the command to run), then the npm dependencies, and build when the build is missing or
 // stale, so the README's commands are the whole set-up. Does nothing (quickly) when everything is in place.
 import { execFileSync } from "node:child_process";
@@ -51,6 +51,10 @@ const testing = [
   { command: "/usr/bin/chromium", pkg: "chromium" },
   { command: "debootstrap", pkg: "debootstrap" },
   { command: "openssl", pkg: "openssl" },
+  // The container tests: podman builds the image and runs pods from it; runc, as podman's default runtime (crun)
+  // refuses hybrid cgroups (see scripts/containers.conf).
+  { command: "podman", pkg: "podman" },
+  { command: "runc", pkg: "runc" },
 ];
 const needs = process.argv.includes("--test") ? [...erlang, ...testing] : erlang;
 ensurePackages(needs, process.argv.includes("--test") ? "the tests" : "erldist's demo");

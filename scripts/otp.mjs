@@ -94,8 +94,7 @@ export function prepareRelease(release) {
         `root: run the tests as root (CI does), or leave ERLDIST_OTP unset to test the erl on PATH`,
     );
   }
-  const root = join(ROOTS, entry.suite);
-  if (!existsSync(join(root, READY))) buildRoot(release, entry, root);
+  const root = ensureOtpRoot(release);
   const bin = join(ROOTS, `${entry.suite}.bin`);
   mkdirSync(bin, { recursive: true });
   for (const tool of TOOLS) {
@@ -109,22 +108,36 @@ export function prepareRelease(release) {
   return bin;
 }
 
-function buildRoot(release, entry, root) {
-  if (!hasCommand("debootstrap")) installPackages(["debootstrap"], `building the OTP ${release} root`);
+/**
+ * Installs (once) a Debian root under ROOTS: `suite` with `include` (comma-separated packages) by debootstrap's
+ * minbase variant, with the given debootstrap script when the suite has none of its own. Returns its path. Also used
+ * by scripts/images.mjs for the stand-in container base images.
+ */
+export function ensureRoot(name, { suite, include, script, why }) {
+  const root = join(ROOTS, name);
+  if (existsSync(join(root, READY))) return root;
+  if (!hasCommand("debootstrap")) installPackages(["debootstrap"], why);
   const partial = `${root}.partial`;
   mkdirSync(ROOTS, { recursive: true });
   // Nothing is ever mounted inside a root outside a wrapper's own namespace, so removing one stays inside it.
   rmSync(partial, { recursive: true, force: true });
   const mirror = debianMirror();
-  const args = ["--variant=minbase", "--include=erlang-nox,erlang-dev,elixir", entry.suite, partial, mirror];
-  if (entry.script) args.push(`/usr/share/debootstrap/scripts/${entry.script}`);
-  log(`installing OTP ${release} (Debian ${entry.suite}: erlang-nox, elixir) into ${root} with debootstrap from ${mirror}; once, about a minute`);
+  const args = ["--variant=minbase", ...(include ? [`--include=${include}`] : []), suite, partial, mirror];
+  if (script) args.push(`/usr/share/debootstrap/scripts/${script}`);
+  log(`installing Debian ${suite}${include ? ` (${include})` : ""} into ${root} with debootstrap from ${mirror}, for ${why}; once, about a minute`);
   const started = Date.now();
   execFileSync("debootstrap", args, { stdio: ["ignore", "ignore", "inherit"] });
-  writeFileSync(join(partial, READY), `${entry.suite}\n`);
+  writeFileSync(join(partial, READY), `${suite}\n`);
   rmSync(root, { recursive: true, force: true });
   renameSync(partial, root);
-  log(`OTP ${release} root ready in ${Math.round((Date.now() - started) / 1000)} s`);
+  log(`${name} root ready in ${Math.round((Date.now() - started) / 1000)} s`);
+  return root;
+}
+
+/** The root of OTP `release` as the matrix installs it: Debian's erlang-nox, erlang-dev and elixir. */
+export function ensureOtpRoot(release) {
+  const entry = SUITES[release];
+  return ensureRoot(entry.suite, { suite: entry.suite, include: "erlang-nox,erlang-dev,elixir", script: entry.script, why: `OTP ${release}` });
 }
 
 /**

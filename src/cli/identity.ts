@@ -1,5 +1,6 @@
 // Naming and secrets as BEAM does them: a long name on this host's address (MY_POD_IP on Kubernetes), and the
-// cookie from a file, ERLANG_COOKIE or ~/.erlang.cookie. The cookie is never printed.
+// cookie from a file, ERLANG_COOKIE, ERLDIST_COOKIE_FILE (the container image's default: a mounted Secret) or
+// ~/.erlang.cookie. The cookie is never printed.
 import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { randomBytes } from "node:crypto";
@@ -26,7 +27,8 @@ export const IDENTITY_OPTIONS: Options = {
 
 export const IDENTITY_HELP = `Node options:
   --name <alive@host>    this node's name (default erldist-<random>@<MY_POD_IP or this host's address>)
-  --cookie-file <path>   read the cookie from this file (default: ERLANG_COOKIE, then ~/.erlang.cookie)
+  --cookie-file <path>   read the cookie from this file (default: ERLANG_COOKIE, then ERLDIST_COOKIE_FILE, then
+                         ~/.erlang.cookie)
   --cookie <cookie>      the cookie itself (discouraged: other users can read command lines)
   --epmd-port <port>     epmd's port on every host (default ERL_EPMD_PORT, then 4369)
   --visible              connect as a visible node (default hidden: see the README before using this)
@@ -47,6 +49,8 @@ export const TLS_HELP = `TLS distribution, for every command that starts a node 
 
 export const IDENTITY_ENVIRONMENT = `  MY_POD_IP              the host part of the default node name (set it from the downward API on Kubernetes)
   ERLANG_COOKIE          the cookie, when no --cookie-file is given
+  ERLDIST_COOKIE_FILE    a file to read the cookie from when neither --cookie-file nor ERLANG_COOKIE gives it (the
+                         container image sets /var/run/secrets/erldist/cookie: mount the cluster's Secret there)
   ERL_EPMD_PORT          epmd's port (default 4369), as erl reads it`;
 
 /** The TLS options the --tls-* flags give (flags override what the option file says), or undefined for plain TCP. */
@@ -101,25 +105,31 @@ export function nodeName(parsed: Parsed): string {
   return `erldist-${randomBytes(3).toString("hex")}@${hostAddress()}`;
 }
 
-/** The cookie, from --cookie-file, --cookie (with a warning), ERLANG_COOKIE or ~/.erlang.cookie. */
+/** The cookie, from --cookie-file, --cookie (with a warning), ERLANG_COOKIE, ERLDIST_COOKIE_FILE or ~/.erlang.cookie. */
 export function cookie(parsed: Parsed, warn: (text: string) => void, env: NodeJS.ProcessEnv = process.env): string {
   const file = stringValue(parsed, "cookie-file");
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8").trim();
-    } catch (err) {
-      throw new UsageError(`cannot read the cookie file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-    if (text === "") throw new UsageError(`the cookie file ${file} is empty`);
-    return text;
-  }
+  if (file !== undefined) return cookieFromFile(file, "");
   const given = stringValue(parsed, "cookie");
   if (given !== undefined) {
     warn("warning: a cookie on the command line can be read by other users of this machine; prefer --cookie-file or ERLANG_COOKIE");
     return given;
   }
+  if (env.ERLANG_COOKIE) return env.ERLANG_COOKIE;
+  if (env.ERLDIST_COOKIE_FILE) {
+    return cookieFromFile(env.ERLDIST_COOKIE_FILE, " (ERLDIST_COOKIE_FILE; in a container, mount the cluster's cookie Secret there, or set ERLANG_COOKIE)");
+  }
   const found = findCookie({ env });
   if (found !== undefined) return found;
   throw new UsageError("no cookie: pass --cookie-file <path>, set ERLANG_COOKIE, or create ~/.erlang.cookie (as erl would)");
+}
+
+function cookieFromFile(file: string, hint: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8").trim();
+  } catch (err) {
+    throw new UsageError(`cannot read the cookie file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}${hint}`);
+  }
+  if (text === "") throw new UsageError(`the cookie file ${file} is empty${hint}`);
+  return text;
 }

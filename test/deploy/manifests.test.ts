@@ -1,8 +1,10 @@
 // deploy/ and the Dockerfile, checked without a cluster or a Docker engine: every manifest parses as kubectl reads
 // it and is an object of namespace erlclu; kustomization.yaml lists every file; the headless Service selects the BEAM
 // pods; erldist's Deployment passes only flags and environment variables that `erldist join --help` lists, probes
-// its status port, takes its pod IP from the downward API and its cookie from the Secret secret.yaml defines; and
-// the Dockerfile's entry point, base images and user agree with package.json.
+// its status port, takes its pod IP from the downward API and its cookie from the Secret secret.yaml defines,
+// mounted where the image looks for it; and the Dockerfile's entry point, base images and user agree with
+// package.json. That the image builds and runs as the manifests say is proven by test/deploy/image.test.ts and
+// test/cluster/k8s-containers.test.ts, which build it and run it.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -79,6 +81,20 @@ const matches = (selector: Obj, labels: Obj | undefined): boolean =>
 /** The container's port that `port` (a number or a port name) designates. */
 function containerPort(container: Obj, port: number | string): Obj | undefined {
   return (container.ports ?? []).find((p: Obj) => (typeof port === "number" ? p.containerPort === port : p.name === port));
+}
+
+/** The Secret volume `container` mounts read-only at `path`: secret.yaml's Secret (its `secret` source). */
+function secretMount(pod: Obj, container: Obj, path: string): Obj {
+  const mount = ((container.volumeMounts ?? []) as Obj[]).find((m) => m.mountPath === path);
+  expect(mount, `${container.name} mounts a volume at ${path}`).toBeDefined();
+  expect(mount?.readOnly).toBe(true);
+  const volume = ((pod.volumes ?? []) as Obj[]).find((v) => v.name === mount?.name);
+  expect(volume?.secret?.secretName).toBe(secret().metadata.name);
+  return volume?.secret as Obj;
+}
+
+function cookieKey(): string {
+  return Object.keys({ ...secret().stringData, ...secret().data })[0];
 }
 
 function env(container: Obj, name: string): Obj {
@@ -206,7 +222,7 @@ describe("deploy/ manifests", () => {
     expect((service.spec.ports as Obj[]).map((p) => p.port)).toContain(4369);
   });
 
-  it("the BEAM pods: erlang:25, erlclu@$(MY_POD_IP) with the Secret's cookie, a fixed distribution port, and the DNS loop", () => {
+  it("the BEAM pods: erlang:25, erlclu@$(MY_POD_IP) with the Secret's cookie as $HOME/.erlang.cookie, a fixed distribution port, and the DNS loop", () => {
     const container = beamContainer();
     expect(container.image).toBe("erlang:25");
     const argv = [...(container.command ?? []), ...(container.args ?? [])] as string[];
@@ -214,9 +230,11 @@ describe("deploy/ manifests", () => {
     expect(argv).toContain("-noshell");
     expect(argValue(argv, "-name")).toBe("erlclu@$(MY_POD_IP)");
     expect(env(container, "MY_POD_IP").valueFrom).toEqual({ fieldRef: { fieldPath: "status.podIP" } });
-    const cookieVar = argValue(argv, "-setcookie")?.match(/^\$\((\w+)\)$/)?.[1];
-    expect(cookieVar, "-setcookie takes the cookie from the environment").toBeDefined();
-    expect(env(container, cookieVar as string).valueFrom.secretKeyRef).toEqual({ name: secret().metadata.name, key: Object.keys({ ...secret().stringData, ...secret().data })[0] });
+    expect(argv, "the cookie is never on the command line").not.toContain("-setcookie");
+    const home = env(container, "HOME").value as string;
+    const mount = secretMount(beamSet().spec.template.spec, container, home);
+    expect(mount.items).toEqual([{ key: cookieKey(), path: ".erlang.cookie" }]);
+    expect(mount.defaultMode, "erl refuses a cookie file that group or others may read").toBe(0o400);
     const min = argValue(argv, "inet_dist_listen_min");
     expect(min).toMatch(/^\d+$/);
     expect(argValue(argv, "inet_dist_listen_max")).toBe(min);
@@ -262,22 +280,32 @@ describe("deploy/ manifests", () => {
     expect(args, "hidden, as the README says it must be").not.toContain("--visible");
   });
 
-  it("erldist's pod: MY_POD_IP from status.podIP, ERLANG_COOKIE from the Secret secret.yaml defines", () => {
+  it("erldist's pod: MY_POD_IP from status.podIP, the cookie from the Secret, mounted where the image's ERLDIST_COOKIE_FILE points", () => {
+    const pod = erldist().spec.template.spec;
     const container = erldistContainer();
     expect(env(container, "MY_POD_IP").valueFrom).toEqual({ fieldRef: { fieldPath: "status.podIP" } });
-    const ref = env(container, "ERLANG_COOKIE").valueFrom?.secretKeyRef as Obj;
-    expect(ref?.name).toBe(secret().metadata.name);
-    expect(Object.keys({ ...secret().stringData, ...secret().data })).toContain(ref?.key);
-    expect(ref?.optional, "a missing cookie must stop the pod, not start it cookieless").not.toBe(true);
+    expect((container.env as Obj[]).map((e) => e.name), "no cookie in the environment").not.toContain("ERLANG_COOKIE");
+    const stages = parseDockerfile(readFileSync(join(root, "Dockerfile"), "utf8"));
+    const envLine = stages[stages.length - 1].filter((i) => i.op === "ENV" && /^ERLDIST_COOKIE_FILE=/.test(i.args)).at(-1);
+    const file = envLine?.args.split("=")[1] as string;
+    expect(file, "the image's ERLDIST_COOKIE_FILE").toMatch(/^\//);
+    const mount = secretMount(pod, container, posix.dirname(file));
+    expect(mount.items).toEqual([{ key: cookieKey(), path: posix.basename(file) }]);
+    expect(mount.optional, "a missing cookie must stop the pod, not start it cookieless").not.toBe(true);
+    // uid 1000 reads a file the kubelet gives to fsGroup with group read.
+    expect(pod.securityContext.fsGroup).toBe(pod.securityContext.runAsGroup);
+    expect(mount.defaultMode & 0o040).toBe(0o040);
+    expect(mount.defaultMode & 0o007, "others may not read it").toBe(0);
   });
 
-  it("erldist's probes get /healthz on the container's status port, the one --status-port and the erldist-status Service give", () => {
+  it("erldist's readiness probe gets /readyz and its liveness probe /healthz, on the status port that --status-port and the erldist-status Service give", () => {
     const container = erldistContainer();
     const status = containerPort(container, "status") as Obj;
     expect(status?.containerPort).toBe(8080);
     expect(Number(argValue(erldistArgs(), "--status-port"))).toBe(status.containerPort);
+    expect(container.readinessProbe?.httpGet?.path).toBe("/readyz");
+    expect(container.livenessProbe?.httpGet?.path).toBe("/healthz");
     for (const probe of [container.readinessProbe, container.livenessProbe] as Obj[]) {
-      expect(probe?.httpGet?.path).toBe("/healthz");
       expect(containerPort(container, probe.httpGet.port)?.containerPort).toBe(status.containerPort);
     }
     const service = find("Service", "erldist-status");
@@ -389,11 +417,7 @@ describe("Dockerfile", () => {
     expect(user?.split(":")[0]).not.toMatch(/^(root|0)$/);
   });
 
-  it("says at its top that it was not built here, and .dockerignore keeps node_modules, dist and .git out of the context", () => {
-    const lines = readFileSync(join(root, "Dockerfile"), "utf8").split("\n");
-    const header = lines.slice(0, lines.findIndex((line) => !line.startsWith("#"))).join("\n");
-    expect(header).toMatch(/not been built/i);
-    expect(header).toMatch(/no Docker engine/i);
+  it(".dockerignore keeps node_modules, dist and .git out of the build context", () => {
     const ignored = readFileSync(join(root, ".dockerignore"), "utf8").split("\n").map((l) => l.trim());
     for (const entry of ["node_modules", "dist", ".git"]) expect(ignored).toContain(entry);
   });

@@ -18,6 +18,7 @@ import {
 } from "./fixtures.js";
 import { RUN_MARKER } from "./children.js";
 import { removeLeftoverPods } from "./pods.js";
+import { CONTAINERS_UNAVAILABLE_ENV, IMAGES_ENV, removeLeftoverContainers } from "./containers.js";
 
 function markedProcesses(marker: string): number[] {
   const found: number[] = [];
@@ -45,6 +46,20 @@ function applyMatrix(): void {
   if (bin) process.env.PATH = `${bin}:${process.env.PATH}`;
 }
 
+/**
+ * Builds the container images for this run (as root; scripts/images.mjs): the stand-in erlang:<release> of the
+ * release under test, and erldist:latest from the project's Dockerfile (quick when podman's layer cache has it).
+ */
+function buildImages(release: string): void {
+  delete process.env[IMAGES_ENV];
+  delete process.env[CONTAINERS_UNAVAILABLE_ENV];
+  if (process.getuid?.() !== 0) return; // the container tests say why they skip
+  const output = execFileSync(process.execPath, ["scripts/images.mjs", "--erlang", release, "--erldist"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const built = JSON.parse(output) as Record<string, { name: string; bytes: number }>;
+  const sizes = Object.fromEntries(Object.values(built).map(({ name, bytes }) => [name, bytes]));
+  process.env[IMAGES_ENV] = JSON.stringify({ erlang: built[`erlang:${release}`].name, erldist: built.erldist.name, sizes });
+}
+
 export default function setup(): () => Promise<void> {
   applyMatrix(); // before anything runs erl: the workers inherit this PATH, and every erl they start is that release
   requireErlang();
@@ -62,6 +77,7 @@ export default function setup(): () => Promise<void> {
   }
   // The command's tests run the built CLI (dist/): build it if src/ changed since (quick when it has not).
   execFileSync(process.execPath, ["scripts/ensure-ready.mjs"], { stdio: ["ignore", "ignore", "inherit"] });
+  buildImages(otpRelease());
   const marker = randomUUID();
   process.env[RUN_MARKER] = marker; // inherited by the test workers, and from them by every child they start
   // A HOME without ~/.erlang.cookie for the command's tests (test/support/cli.ts), removed after the run.
@@ -76,7 +92,9 @@ export default function setup(): () => Promise<void> {
       leaked = markedProcesses(marker);
     }
     // Namespaces and interfaces of emulated pods carry the marker too (root only; nothing to find otherwise).
-    const leftoverPods = process.getuid?.() === 0 ? removeLeftoverPods(marker) : [];
+    // Containers carry it as a label; they go first, as they may run in a pod's namespace.
+    const leftoverContainers = process.getuid?.() === 0 ? removeLeftoverContainers(marker) : [];
+    const leftoverPods = [...leftoverContainers.map((name) => `container ${name}`), ...(process.getuid?.() === 0 ? removeLeftoverPods(marker) : [])];
     if (leaked.length === 0 && leftoverPods.length === 0) return;
     if (leaked.length === 0) throw new Error(`the test run left emulated pods behind (now removed): ${leftoverPods.join(", ")}`);
     const names = leaked.map((pid) => {
