@@ -52,9 +52,19 @@ export async function startNode(parsed: Parsed, io: Output, options: { register:
   }
 }
 
+/**
+ * Stops the command's node (its discovery loops first, then its connections; idempotent), then the built-in epmd
+ * if the command started one, even when stopping the node failed. Calling it again closes nothing twice.
+ */
 export async function stopSession(session: Session | undefined): Promise<void> {
-  await session?.node.stop();
-  await session?.epmd?.close();
+  if (!session) return;
+  try {
+    await session.node.stop();
+  } finally {
+    const epmd = session.epmd;
+    session.epmd = undefined;
+    await epmd?.close();
+  }
 }
 
 /** Resolves on the first SIGINT or SIGTERM (then lets the command stop cleanly). */

@@ -4,6 +4,7 @@
 import type { DiscoverySnapshot } from "../discovery/index.js";
 import type { TopicStats } from "../groups/index.js";
 import type { NodeStats, PeerInfo } from "../node/index.js";
+import type { Readiness } from "./readiness.js";
 
 /** This node. */
 export interface NodeStatus {
@@ -70,6 +71,8 @@ export interface StatusDocument {
   /** The connected nodes, by name. */
   peers: PeerStatus[];
   discoveries: DiscoveryStatus[];
+  /** What GET /readyz answers: whether the node joined what the loops found and is not shutting down, and why not. */
+  readiness: Readiness;
   /** The pg scopes in use on this node, by name (none until something uses node.pg or node.pubsub). */
   pgScopes: PgScopeStatus[];
   /** The Phoenix.PubSub clients in use on this node, by name. */

@@ -1,6 +1,8 @@
 // The status server: one HTTP server for the live page (/), its WebSocket (/live), the status document as JSON
-// (/status), Prometheus metrics (/metrics) and a readiness probe (/healthz), over a node, its discovery loops, and
-// the pg scopes and PubSub clients in use on it. It only reads the node's public API; the cookie is not on it.
+// (/status), Prometheus metrics (/metrics), a liveness probe (/healthz: the node runs) and a readiness probe
+// (/readyz: the node joined what discovery found and is not shutting down, see readiness.ts), over a node, its
+// discovery loops, and the pg scopes and PubSub clients in use on it. It only reads the node's public API; the
+// cookie is not on it.
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -15,6 +17,7 @@ import { LiveChannel } from "./live.js";
 import { StatusMetrics, type WatchedLoop } from "./metrics.js";
 import { OtpReleases } from "./otp-release.js";
 import { pagePolicy, renderPage } from "./page.js";
+import { decideReadiness, type Readiness } from "./readiness.js";
 
 export interface StatusServerOptions {
   node: Node;
@@ -76,6 +79,7 @@ export class StatusServer extends EventEmitter<StatusServerEvents> {
   private readonly routes: Record<string, Route>;
   private readonly distributionPort: number;
   private closing: Promise<void> | undefined;
+  private drained = false;
   private readonly detachNode: () => void;
   /** The pg scopes whose membership changes push a document, with what stops listening to each. */
   private readonly scopes = new Map<PgScope, () => void>();
@@ -140,6 +144,10 @@ export class StatusServer extends EventEmitter<StatusServerEvents> {
         if (this.node.running) this.send(response, 200, "text/plain; charset=utf-8", "ok");
         else this.send(response, 503, "text/plain; charset=utf-8", "node stopped");
       },
+      "/readyz": (_request, response) => {
+        const readiness = this.readiness();
+        this.send(response, readiness.ready ? 200 : 503, "text/plain; charset=utf-8", readiness.message);
+      },
       "/live": (_request, response) => this.send(response, 426, "text/plain; charset=utf-8", "a WebSocket endpoint: connect with Upgrade: websocket", { Upgrade: "websocket" }),
     };
     http.on("request", (request, response) => void this.handle(request, response));
@@ -183,11 +191,36 @@ export class StatusServer extends EventEmitter<StatusServerEvents> {
     this.live.changed();
   }
 
+  /**
+   * Begins shutdown as far as probes go: from now on GET /readyz answers 503 ("not ready: shutting down"), as an OTP
+   * application's prep_stop turns readiness off before it stops; the rest is served as before. close() implies it.
+   */
+  drain(): void {
+    if (this.drained) return;
+    this.drained = true;
+    this.live.changed();
+  }
+
+  /** Whether drain() (or close()) was called. */
+  get draining(): boolean {
+    return this.drained;
+  }
+
+  /** The readiness decision GET /readyz answers with (and the document's `readiness`). */
+  readiness(): Readiness {
+    return decideReadiness({ running: this.node.running, draining: this.drained, discoveries: this.discoveries() });
+  }
+
+  private discoveries(): StatusDocument["discoveries"] {
+    return this.loops.map(({ id, discovery }) => ({ id, ...discovery.snapshot() }));
+  }
+
   /** The status document, as GET /status returns it. */
   status(): StatusDocument {
     const now = Date.now();
     const node = this.node;
     this.watchScopes();
+    const discoveries = this.discoveries();
     return {
       generatedAt: now,
       node: {
@@ -204,7 +237,8 @@ export class StatusServer extends EventEmitter<StatusServerEvents> {
         .peers()
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
         .map((peer) => ({ ...peer, otpRelease: this.releases.get(peer.name, peer.since) })),
-      discoveries: this.loops.map(({ id, discovery }) => ({ id, ...discovery.snapshot() })),
+      discoveries,
+      readiness: decideReadiness({ running: node.running, draining: this.drained, discoveries }),
       ...groupsStatus(node),
     };
   }
@@ -234,6 +268,7 @@ export class StatusServer extends EventEmitter<StatusServerEvents> {
 
   /** Closes the HTTP server, every WebSocket and every timer, and stops listening to the node and the loops. */
   close(): Promise<void> {
+    this.drained = true;
     this.closing ??= this.shutdown();
     return this.closing;
   }
@@ -263,7 +298,7 @@ export class StatusServer extends EventEmitter<StatusServerEvents> {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = this.path(request);
     const route = path === undefined ? undefined : Object.hasOwn(this.routes, path) ? this.routes[path] : undefined;
-    if (!route) return this.send(response, 404, "text/plain; charset=utf-8", "not found: the status server serves /, /status, /metrics, /healthz and /live");
+    if (!route) return this.send(response, 404, "text/plain; charset=utf-8", "not found: the status server serves /, /status, /metrics, /healthz, /readyz and /live");
     if (request.method !== "GET" && request.method !== "HEAD") {
       return this.send(response, 405, "text/plain; charset=utf-8", "method not allowed: only GET (and HEAD)", { Allow: "GET, HEAD" });
     }

@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { atom, type Term } from "../../src/etf/index.js";
+import { atom, tuple, type Term } from "../../src/etf/index.js";
 import { iolistToString } from "../../src/node/index.js";
 import { registerNode } from "../../src/epmd/index.js";
 import { BeamNode } from "../support/beam.js";
@@ -193,8 +193,25 @@ describe("the erldist command", () => {
     for (const result of [none, fromFile, onLine, wrong, rejected]) expect(result.stdout + result.stderr).not.toContain(a.cookie);
   });
 
-  it("join: a hidden node that joins, logs, serves its status, and stops cleanly on SIGTERM", async () => {
+  it("join: a hidden node that joins, logs, serves its status and readiness, and stops cleanly on SIGTERM", async () => {
     const name = "clijoin@127.0.0.1";
+    // On the erl side, a process that keeps every nodedown of a hidden node with its reason (as net_kernel gives it).
+    await a.eval(`
+      Parent = self(),
+      Pid = spawn(fun() ->
+          ok = net_kernel:monitor_nodes(true, [nodedown_reason, {node_type, hidden}]),
+          Parent ! {self(), armed},
+          Loop = fun Loop(Downs) ->
+              receive
+                  {get, From} -> From ! {downs, lists:reverse(Downs)}, Loop(Downs);
+                  {nodedown, Node, Info} -> Loop([{Node, proplists:get_value(nodedown_reason, Info)} | Downs]);
+                  _ -> Loop(Downs)
+              end
+          end,
+          Loop([])
+      end),
+      receive {Pid, armed} -> register(clijoin_downs, Pid) end.`);
+    const downs = () => a.eval("clijoin_downs ! {get, self()}, receive {downs, Downs} -> Downs end.");
     const join = startCli(["join", "--static", `${a.name},${b.name}`, "--interval", "500ms", "--status-port", "0", "--status-host", "127.0.0.1", "--name", name], env);
     try {
       const out = await join.waitFor(/status page at (http:\S+)/);
@@ -206,13 +223,23 @@ describe("the erldist command", () => {
       expect(JSON.stringify(status)).toContain(a.name);
       expect(JSON.stringify(status)).not.toContain(a.cookie);
       expect((await fetch(new URL("/healthz", url))).status).toBe(200);
+      const readyz = await fetch(new URL("/readyz", url));
+      expect(readyz.status).toBe(200);
+      expect(await readyz.text()).toBe("ready: 2 nodes connected");
     } finally {
       const result = await join.stop("SIGTERM");
       expect(result.code).toBe(0);
-      expect(result.stdout).toContain("SIGTERM: stopping");
       expect(result.stdout + result.stderr).not.toContain(a.cookie);
+      // In order: readiness off, discovery, the node (its connections closing: nodedown here), the status server.
+      const steps = ["SIGTERM: stopping", "draining: /readyz answers 503", "discovery stopped (1 loop)", `nodedown ${a.name}`, "node stopped: unregistered from epmd, 2 connections closed", "status server closed"];
+      const at = steps.map((step) => result.stdout.indexOf(step));
+      expect(at.every((index) => index >= 0), result.stdout).toBe(true);
+      expect([...at].sort((x, y) => x - y)).toEqual(at);
     }
-    await expect.poll(() => a.eval("nodes(hidden)."), { timeout: 5000 }).not.toContainEqual(atom(name));
+    // The connection was closed, not left to time out: erl says connection_closed (net_tick_timeout otherwise).
+    await expect.poll(downs, { timeout: 10_000 }).toContainEqual(tuple(atom(name), atom("connection_closed")));
+    expect(await a.eval("nodes(hidden).")).not.toContainEqual(atom(name));
+    await a.eval("exit(whereis(clijoin_downs), kill).");
   });
 
   it("epmd: the built-in epmd in the foreground; erl registers with it; SIGINT stops it", async () => {
