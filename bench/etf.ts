@@ -88,6 +88,7 @@ const corpus: Item[] = [
   { name: "1 MiB binary", term: printable(1 << 20, 42) },
   { name: "deep nested (100 levels)", term: deep(100) },
   { name: "100k integers", term: ints },
+  { name: "10k floats", term: Array.from({ length: 10_000 }, (_, i) => float(i * 1.5 + 0.25)) }, // never integral: every codec can take them
 ];
 
 // ---- adapters: each codec's own representation of a corpus term ------------------------------------------

@@ -394,10 +394,20 @@ function binaryAt(start: number, length: number): Buffer {
 }
 
 function float64(): number {
+  const input = buf;
+  const at = pos;
+  pos = at + 8;
   if (littleEndian) {
-    for (let i = 7; i >= 0; i--) f64Bytes[i] = buf[pos++];
+    f64Bytes[7] = input[at];
+    f64Bytes[6] = input[at + 1];
+    f64Bytes[5] = input[at + 2];
+    f64Bytes[4] = input[at + 3];
+    f64Bytes[3] = input[at + 4];
+    f64Bytes[2] = input[at + 5];
+    f64Bytes[1] = input[at + 6];
+    f64Bytes[0] = input[at + 7];
   } else {
-    for (let i = 0; i < 8; i++) f64Bytes[i] = buf[pos++];
+    for (let i = 0; i < 8; i++) f64Bytes[i] = input[at + i];
   }
   return f64[0];
 }
@@ -434,6 +444,11 @@ function readTerm(depth: number): Term {
       return binariesAsStrings ? readBinaryText() : readBinary();
     case T.MAP:
       return readMap(depth, pos - 1);
+    case T.NEW_FLOAT: {
+      const start = pos - 1;
+      need(8);
+      return floatValue(float64(), start);
+    }
     default:
       return readOther(buf[pos - 1], depth, pos - 1);
   }
@@ -687,7 +702,26 @@ function readList(depth: number, start: number): Term[] | ImproperList {
   need(length + 1); // each element takes at least one byte, and so does the tail
   if (depth >= maxDepth) tooDeep(start);
   const elements = new Array<Term>(length);
-  for (let i = 0; i < length; i++) elements[i] = readTerm(depth + 1);
+  // Integers inline, on local copies of the cursor and the input (module variables live in memory, locals in
+  // registers): lists of numbers are the commonest long lists, and this is most of the cost of decoding them.
+  const input = buf;
+  const stop = end;
+  let at = pos;
+  for (let i = 0; i < length; i++) {
+    const tag = input[at];
+    if (tag === T.SMALL_INTEGER && stop - at >= 2) {
+      elements[i] = input[at + 1];
+      at += 2;
+    } else if (tag === T.INTEGER && stop - at >= 5) {
+      elements[i] = (input[at + 1] << 24) | (input[at + 2] << 16) | (input[at + 3] << 8) | input[at + 4];
+      at += 5;
+    } else {
+      pos = at;
+      elements[i] = readTerm(depth + 1);
+      at = pos;
+    }
+  }
+  pos = at;
   if (buf[pos] === T.NIL) {
     pos++;
     return elements;

@@ -413,12 +413,22 @@ function writeNumber(value: number): void {
 
 function writeFloat(value: number): void {
   ensure(9);
-  out[pos++] = T.NEW_FLOAT;
+  const o = out;
+  const p = pos;
+  pos = p + 9;
+  o[p] = T.NEW_FLOAT;
   f64[0] = value;
   if (littleEndian) {
-    for (let i = 7; i >= 0; i--) out[pos++] = f64Bytes[i];
+    o[p + 1] = f64Bytes[7];
+    o[p + 2] = f64Bytes[6];
+    o[p + 3] = f64Bytes[5];
+    o[p + 4] = f64Bytes[4];
+    o[p + 5] = f64Bytes[3];
+    o[p + 6] = f64Bytes[2];
+    o[p + 7] = f64Bytes[1];
+    o[p + 8] = f64Bytes[0];
   } else {
-    for (let i = 0; i < 8; i++) out[pos++] = f64Bytes[i];
+    for (let i = 0; i < 8; i++) o[p + 1 + i] = f64Bytes[i];
   }
 }
 
@@ -589,7 +599,37 @@ function writeList(list: readonly Encodable[], depth: number): void {
   out[pos++] = T.LIST;
   u32At(pos, length);
   pos += 4;
-  for (let i = 0; i < length; i++) writeTerm(list[i], depth + 1);
+  // 32-bit integers inline, on local copies of the output and its cursor (module variables live in memory, locals
+  // in registers): lists of numbers are the commonest long lists.
+  let o = out;
+  let p = pos;
+  for (let i = 0; i < length; i++) {
+    const v = list[i];
+    if (typeof v === "number" && (v | 0) === v) {
+      if (p + 5 > o.length) {
+        pos = p;
+        grow(5);
+        o = out;
+        p = pos;
+      }
+      if (v >= 0 && v <= 255) {
+        o[p++] = T.SMALL_INTEGER;
+        o[p++] = v;
+      } else {
+        o[p++] = T.INTEGER;
+        o[p++] = v >>> 24;
+        o[p++] = v >>> 16;
+        o[p++] = v >>> 8;
+        o[p++] = v;
+      }
+    } else {
+      pos = p;
+      writeTerm(v, depth + 1);
+      o = out;
+      p = pos;
+    }
+  }
+  pos = p;
   ensure(1);
   out[pos++] = T.NIL;
 }
