@@ -131,7 +131,46 @@ export interface ControlMessageOf<K extends ControlKind> {
  */
 export type ControlMessage = { [K in ControlKind]: ControlMessageOf<K> }[ControlKind];
 
-const BY_TAG = new Map<number, ControlKind>(Object.entries(SPEC).map(([kind, [tag]]) => [tag, kind as ControlKind]));
+/** Each kind's layout, looked up by tag on every incoming message: its field names with their checks, in order. */
+interface KindLayout {
+  kind: ControlKind;
+  names: readonly string[];
+  checks: ReadonlyArray<readonly [check: (value: Term) => boolean, what: string] | undefined>;
+  withPayload: boolean;
+  build: (elements: readonly Term[]) => Record<string, Term>;
+}
+
+type FieldsBuilder = (elements: readonly Term[]) => Record<string, Term>;
+
+// The fields of the kinds every message and call uses, as object literals: one shape each, and no keyed stores
+// (a store under a name read from a list is a slow, generic one). Each follows SPEC's field order.
+const BUILDERS: Partial<Record<ControlKind, FieldsBuilder>> = {
+  SEND: (e) => ({ unused: e[1], to: e[2] }),
+  REG_SEND: (e) => ({ from: e[1], unused: e[2], toName: e[3] }),
+  SEND_SENDER: (e) => ({ from: e[1], to: e[2] }),
+  ALIAS_SEND: (e) => ({ from: e[1], alias: e[2] }),
+  LINK: (e) => ({ from: e[1], to: e[2] }),
+  MONITOR_P: (e) => ({ from: e[1], toProc: e[2], ref: e[3] }),
+  DEMONITOR_P: (e) => ({ from: e[1], toProc: e[2], ref: e[3] }),
+  MONITOR_P_EXIT: (e) => ({ fromProc: e[1], to: e[2], ref: e[3], reason: e[4] }),
+  PAYLOAD_MONITOR_P_EXIT: (e) => ({ fromProc: e[1], to: e[2], ref: e[3] }),
+  PAYLOAD_EXIT: (e) => ({ from: e[1], to: e[2] }),
+  ALTACT_SIG_SEND: (e) => ({ flags: e[1], from: e[2], to: e[3] }),
+};
+
+function genericBuilder(names: readonly string[]): FieldsBuilder {
+  return (elements) => {
+    const fields: Record<string, Term> = {};
+    for (let i = 0; i < names.length; i++) fields[names[i]] = elements[i + 1];
+    return fields;
+  };
+}
+
+const BY_TAG: Array<KindLayout | undefined> = [];
+for (const [kind, [tag, names, withPayload]] of Object.entries(SPEC)) {
+  const build = BUILDERS[kind as ControlKind] ?? genericBuilder(names);
+  BY_TAG[tag] = { kind: kind as ControlKind, names, checks: names.map((name) => FIELD_TYPES[name]), withPayload, build };
+}
 
 /** The tag of a control message kind. */
 export function controlTag(kind: ControlKind): number {
@@ -152,31 +191,30 @@ export function parseControl(control: unknown, payload: Term | undefined): Contr
   if (!(control instanceof Tuple) || control.length === 0 || typeof control.elements[0] !== "number") {
     throw new DistError("protocol", "a control message must be a tuple starting with its integer tag");
   }
-  const tag = control.elements[0];
-  const kind = BY_TAG.get(tag);
-  const unusable = (why: string) => new UnusableControlError(tag, kind, control, why);
-  if (kind === undefined) throw unusable(`unknown control message tag ${tag} (${control.length} elements)`);
-  const [, names, withPayload] = SPEC[kind];
+  const elements = control.elements as Term[];
+  const tag = elements[0] as number;
+  const layout = Number.isInteger(tag) && tag >= 0 ? BY_TAG[tag] : undefined;
+  if (layout === undefined) throw new UnusableControlError(tag, undefined, control, `unknown control message tag ${tag} (${control.length} elements)`);
+  const { kind, names, checks, withPayload, build } = layout;
   // OTP may extend ALTACT_SIG_SEND with more elements (dist.c only checks that it is large enough): so do we.
   const extensible = kind === "ALTACT_SIG_SEND";
-  if (extensible ? control.length < names.length + 1 : control.length !== names.length + 1) {
-    throw unusable(`${kind} has ${extensible ? "at least " : ""}${names.length + 1} elements, not ${control.length}`);
+  if (extensible ? elements.length < names.length + 1 : elements.length !== names.length + 1) {
+    throw new UnusableControlError(tag, kind, control, `${kind} has ${extensible ? "at least " : ""}${names.length + 1} elements, not ${elements.length}`);
   }
   if (withPayload !== (payload !== undefined)) {
-    throw unusable(withPayload ? `${kind} must be followed by a payload` : `${kind} takes no payload`);
+    throw new UnusableControlError(tag, kind, control, withPayload ? `${kind} must be followed by a payload` : `${kind} takes no payload`);
   }
-  const fields: Record<string, Term> = {};
-  names.forEach((name, i) => (fields[name] = control.elements[i + 1] as Term));
-  if (kind === "ALTACT_SIG_SEND") {
+  const fields = build(elements);
+  if (extensible) {
     try {
-      checkAltact(fields, control.elements as Term[]);
+      checkAltact(fields, elements);
     } catch (err) {
-      throw unusable((err as Error).message);
+      throw new UnusableControlError(tag, kind, control, (err as Error).message);
     }
   } else {
-    for (const name of names) {
-      const type = FIELD_TYPES[name];
-      if (type && !type[0](fields[name])) throw unusable(`${kind}'s ${name} must be ${type[1]}`);
+    for (let i = 0; i < names.length; i++) {
+      const check = checks[i];
+      if (check !== undefined && !check[0](elements[i + 1])) throw new UnusableControlError(tag, kind, control, `${kind}'s ${names[i]} must be ${check[1]}`);
     }
   }
   return { kind, tag, fields, payload } as ControlMessage; // the checks above are what make the fields typed

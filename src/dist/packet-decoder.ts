@@ -72,17 +72,20 @@ export class PacketDecoder {
 
   /** The control message (and payload) at `offset`; `versioned`: each term has its own version byte. */
   private terms(body: Buffer, offset: number, atomCache: Atom[] | undefined, versioned: boolean): DecodedPacket {
-    const options = atomCache ? { atomCache } : undefined;
-    const skip = (at: number): number => {
-      if (!versioned) return at;
-      if (body[at] !== VERSION) throw new DecodeError("bad_version", at, "a pass-through term lacks its version byte");
-      return at + 1;
-    };
-    const first = decodeTerm(body, skip(offset), options);
+    // A packet without atom cache references decodes with the options made once (none, or the node's `terms`).
+    const options = atomCache === undefined || atomCache.length === 0 ? undefined : { atomCache };
+    const first = decodeTerm(body, versioned ? skipVersion(body, offset) : offset, options);
     if (first.offset >= body.length) return { control: first.term, payload: undefined };
     const terms = this.payloadOptions;
-    const second = decodeTerm(body, skip(first.offset), terms === undefined ? options : atomCache ? { ...terms, atomCache } : terms);
+    const payloadOptions = options === undefined ? terms : terms === undefined ? options : { ...terms, atomCache };
+    const second = decodeTerm(body, versioned ? skipVersion(body, first.offset) : first.offset, payloadOptions);
     if (second.offset !== body.length) throw new DecodeError("trailing_bytes", second.offset, "bytes after the payload");
     return { control: first.term, payload: second.term };
   }
+}
+
+/** The offset after a pass-through term's own version byte. */
+function skipVersion(body: Buffer, at: number): number {
+  if (body[at] !== VERSION) throw new DecodeError("bad_version", at, "a pass-through term lacks its version byte");
+  return at + 1;
 }

@@ -60,8 +60,11 @@ const DEFAULT_MAX_INFLATED = 256 * 1024 * 1024;
 // Decoder state lives in module variables: decoding never re-enters user code, and this is measurably faster than
 // passing a state object. decodeCompressed saves and restores it around the inner term.
 let buf: Buffer = Buffer.alloc(0);
-/** `buf.buffer` and `buf.byteOffset`, read once per decode (the getters are not free). */
-let bufArray: ArrayBufferLike = buf.buffer;
+/**
+ * `buf.buffer` and `buf.byteOffset`, read on the first binary of a decode (the getters are not free, and most
+ * control messages have no binary): undefined until then.
+ */
+let bufArray: ArrayBufferLike | undefined;
 let bufOffset = 0;
 let pos = 0;
 let end = 0;
@@ -105,10 +108,20 @@ function toInput(input: Uint8Array): Buffer {
 
 function setup(input: Uint8Array, offset: number, options: DecodeOptions | undefined): void {
   buf = toInput(input);
-  bufArray = buf.buffer;
-  bufOffset = buf.byteOffset;
+  bufArray = undefined;
   pos = offset;
   end = buf.length;
+  if (options === undefined) {
+    // The commonest case (every control message): the defaults, without reading an options object.
+    maxDepth = DEFAULT_MAX_DEPTH;
+    maxInflated = DEFAULT_MAX_INFLATED;
+    copyBinaries = false;
+    floatsAsNumbers = false;
+    binariesAsStrings = false;
+    nilAsNull = false;
+    atomCache = undefined;
+    return;
+  }
   maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH;
   maxInflated = options?.maxInflatedSize ?? DEFAULT_MAX_INFLATED;
   copyBinaries = options?.copyBinaries ?? false;
@@ -121,7 +134,7 @@ function setup(input: Uint8Array, offset: number, options: DecodeOptions | undef
 function release(): void {
   // Do not keep the caller's input (possibly large) reachable after decoding.
   buf = EMPTY;
-  bufArray = EMPTY.buffer;
+  bufArray = undefined;
   atomCache = undefined;
 }
 const EMPTY = Buffer.alloc(0);
@@ -189,8 +202,7 @@ function decodeCompressed(depth: number): Term {
   }
   const outer = { buf, pos, end };
   buf = inflated;
-  bufArray = inflated.buffer;
-  bufOffset = inflated.byteOffset;
+  bufArray = undefined;
   pos = 0;
   end = inflated.length;
   let term: Term;
@@ -205,8 +217,7 @@ function decodeCompressed(depth: number): Term {
     throw err;
   }
   buf = outer.buf;
-  bufArray = buf.buffer;
-  bufOffset = buf.byteOffset;
+  bufArray = undefined;
   pos = outer.end;
   end = outer.end;
   return term;
@@ -388,8 +399,17 @@ const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padSt
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
+/** A view of `length` input bytes at `start` (no copy). */
+function inputView(start: number, length: number): Buffer {
+  if (bufArray === undefined) {
+    bufArray = buf.buffer;
+    bufOffset = buf.byteOffset;
+  }
+  return viewOfArrayBuffer(bufArray, bufOffset + start, length);
+}
+
 function binaryAt(start: number, length: number): Buffer {
-  const view = viewOfArrayBuffer(bufArray, bufOffset + start, length);
+  const view = inputView(start, length);
   return copyBinaries ? Buffer.from(view) : view;
 }
 
@@ -506,7 +526,7 @@ function textOrBinary(start: number, length: number): string | Buffer {
     }
     if (i === start + length) return text;
   }
-  const bytes = viewOfArrayBuffer(bufArray, bufOffset + start, length);
+  const bytes = inputView(start, length);
   if (isUtf8(bytes)) return bytes.toString("utf8");
   return copyBinaries ? Buffer.from(bytes) : bytes;
 }
@@ -541,7 +561,7 @@ function readBinaryKey(): string | Buffer {
   const start = pos;
   pos += length;
   if (length > MAX_CACHED_KEY) {
-    const bytes = viewOfArrayBuffer(bufArray, bufOffset + start, length);
+    const bytes = inputView(start, length);
     return isUtf8(bytes) ? bytes.toString("utf8") : copyBinaries ? Buffer.from(bytes) : bytes;
   }
   const hash = sampleHash(start, length, 3);
@@ -559,7 +579,7 @@ function readBinaryKey(): string | Buffer {
     text += String.fromCharCode(c);
   }
   if (!ascii) {
-    const bytes = viewOfArrayBuffer(bufArray, bufOffset + start, length);
+    const bytes = inputView(start, length);
     if (!isUtf8(bytes)) return copyBinaries ? Buffer.from(bytes) : bytes;
     text = bytes.toString("utf8");
   }

@@ -52,6 +52,33 @@ describe("control messages", () => {
     expect(new Set(KINDS.map(controlTag)).size).toBe(KINDS.length);
   });
 
+  it("every kind's fields are the tuple's elements in the spec's order, each under its own name", () => {
+    // A distinct value of the right type for each position, so that two fields of one type cannot be swapped.
+    const valueFor = (name: string, at: number): Term => {
+      const type = SAMPLE[name];
+      if (type instanceof Pid) return new Pid(atom("n@h"), at, 0, 3);
+      if (type instanceof Reference) return new Reference(atom("n@h"), 3, [at, 0, 0]);
+      if (name === "toName" || name === "toProc") return atom(`name${at}`);
+      if (name === "flags" || name === "id") return at === 1 ? 0 : at;
+      if (name === "mfa") return new Tuple([atom("m"), atom("f"), at]);
+      return new Tuple([atom("any"), at]);
+    };
+    for (const kind of [...KINDS, "ALTACT_SIG_SEND" as const]) {
+      const names: string[] = [];
+      const fields = new Proxy({} as Record<string, Term>, {
+        get: (_t, name: string) => {
+          if (name === "token" && kind === "ALTACT_SIG_SEND") return undefined; // optional there, appended
+          names.push(name);
+          return name === "unused" ? atom("") : valueFor(name, names.length);
+        },
+      });
+      const control = makeControl(kind, fields);
+      const parsed = parseControl(decode(encode(control)), hasPayload(kind) ? atom("payload") : undefined);
+      expect(Object.keys(parsed.fields), kind).toEqual(names);
+      names.forEach((name, i) => expect(equals((parsed.fields as Record<string, Term>)[name], control.elements[i + 1] as Term), `${kind}.${name}`).toBe(true));
+    }
+  });
+
   it("the *_TT kinds carry the token where OTP's dist.c reads it: last, except before the reason in EXIT_TT and EXIT2_TT", () => {
     const token = SAMPLE.traceToken;
     const at = (control: unknown) => parseControl(control, undefined) as { fields: Record<string, Term> };
