@@ -269,7 +269,7 @@ export function encodeFrameSegments(
         out[pos++] = T.VERSION;
       }
       writeTerm(terms[i], 0);
-      if (i === 0) controlEnd = parts.reduce((sum, part) => sum + part.length, 0) + (pos - base);
+      if (i === 0) controlEnd = lengthOf(parts) + (pos - base);
     }
   } catch (err) {
     segments = undefined;
@@ -277,9 +277,21 @@ export function encodeFrameSegments(
   }
   segments = undefined;
   parts.push(finish());
-  const total = parts.reduce((sum, part) => sum + part.length, 0);
-  parts[0].writeUInt32BE(total - 4, 0);
+  u32Into(parts[0], lengthOf(parts) - 4);
   return { parts, controlEnd };
+}
+
+function lengthOf(parts: readonly Buffer[]): number {
+  let total = 0;
+  for (let i = 0; i < parts.length; i++) total += parts[i].length;
+  return total;
+}
+
+function u32Into(target: Buffer, value: number): void {
+  target[0] = value >>> 24;
+  target[1] = value >>> 16;
+  target[2] = value >>> 8;
+  target[3] = value;
 }
 
 function compress(plain: Buffer, setting: boolean | number): Buffer {
