@@ -4,7 +4,7 @@
 // that a crashed test left behind. Needs root; CI runs as root.
 import { execFileSync, spawnSync, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { RUN_MARKER, runId, spawnTracked, stopChild } from "./children.js";
+import { runId, spawnTracked, stopChild } from "./children.js";
 
 /** Set by the global setup: the images built for this run ({ erlang, erldist, sizes }), as JSON. */
 export const IMAGES_ENV = "ERLDIST_TEST_IMAGES";
@@ -36,14 +36,6 @@ export function testImages(): TestImages {
 
 function podmanEnv(): NodeJS.ProcessEnv {
   return { ...process.env, CONTAINERS_CONF };
-}
-
-/** Runs podman to the end; returns its stdout, or throws with its stderr. */
-export function podman(args: string[]): string {
-  const result = spawnSync("podman", args, { env: podmanEnv(), encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
-  if (result.error) throw result.error;
-  if (result.status !== 0) throw new Error(`podman ${args.join(" ")} failed (${result.status}): ${result.stderr.trim()}`);
-  return result.stdout;
 }
 
 /** Runs podman to the end; resolves with its exit status and output (never throws for a non-zero status). */
@@ -186,4 +178,3 @@ export function removeLeftoverContainers(marker: string): string[] {
   return names;
 }
 
-export { RUN_MARKER };

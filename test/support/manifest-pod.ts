@@ -4,10 +4,9 @@
 // resource limits, the pod's network namespace and the cluster DNS (dnsPolicy ClusterFirst). Probes are run the way
 // the kubelet runs them (httpGet from the node, exec inside the container). A field this file does not know how to
 // run fails the test, so what is tested is the manifest as written.
-import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import type { Container } from "./containers.js";
