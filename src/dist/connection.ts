@@ -5,7 +5,16 @@
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { Atom, Reference, Tuple, atom, type Encodable, type Pid, type Term, type TermOptions } from "../etf/index.js";
-import { ALTACT_FLAG, UnusableControlError, controlTag, parseControl, type ControlKind, type ControlMessage } from "./control.js";
+import {
+  ALTACT_FLAG,
+  CONTROL_TAG,
+  CONTROL_TAG_LIMIT,
+  UnusableControlError,
+  controlKind,
+  parseControl,
+  type ControlKind,
+  type ControlMessage,
+} from "./control.js";
 import { DistError } from "./errors.js";
 import { DFLAG, encodeOptionsFor } from "./flags.js";
 import type { Handshake } from "./handshake.js";
@@ -85,8 +94,10 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
   private readonly writer: FrameWriter;
   /** Counters for status pages and tests (the outgoing ones kept by the frame writer). */
   readonly stats = { messagesIn: 0, bytesIn: 0, fragmentsIn: 0, atomCacheRefsIn: 0, ...newWriterStats() };
-  /** Control messages by kind, each way (see ControlStats). */
-  readonly controlStats: ControlStats = { in: {}, out: {}, unknown: {} };
+  /** Control messages counted by tag, each way: arrays, as a record keyed by kind costs a slow keyed access per message. */
+  private readonly countsIn: number[] = new Array<number>(CONTROL_TAG_LIMIT).fill(0);
+  private readonly countsOut: number[] = new Array<number>(CONTROL_TAG_LIMIT).fill(0);
+  private readonly countsUnknown: Partial<Record<number, number>> = {};
 
   constructor(socket: Socket, handshake: Handshake, options: ConnectionOptions = {}) {
     super();
@@ -131,6 +142,11 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
     if (handshake.rest.length > 0) queueMicrotask(() => this.onData(handshake.rest));
   }
 
+  /** Control messages by kind, each way (see ControlStats): counted so far, as a new object on each read. */
+  get controlStats(): ControlStats {
+    return { in: byKind(this.countsIn), out: byKind(this.countsOut), unknown: { ...this.countsUnknown } };
+  }
+
   /** True until the connection closes. */
   get open(): boolean {
     return !this.closed;
@@ -167,11 +183,11 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
     if (priority || (alias && this.altact)) {
       if (!this.altact) return this.unsupported("a priority message", "send it without the priority option");
       const flags = (alias ? ALTACT_FLAG.ALIAS : to instanceof Atom ? ALTACT_FLAG.NAME : 0) | (priority ? ALTACT_FLAG.PRIO : 0);
-      return this.control("ALTACT_SIG_SEND", [flags, from, to], message);
+      return this.control([CONTROL_TAG.ALTACT_SIG_SEND, flags, from, to], message);
     }
-    if (alias) return this.control("ALIAS_SEND", [from, to], message);
-    if (to instanceof Atom) return this.control("REG_SEND", [from, EMPTY_ATOM, to], message);
-    return this.control("SEND_SENDER", [from, to], message);
+    if (alias) return this.control([CONTROL_TAG.ALIAS_SEND, from, to], message);
+    if (to instanceof Atom) return this.control([CONTROL_TAG.REG_SEND, from, EMPTY_ATOM, to], message);
+    return this.control([CONTROL_TAG.SEND_SENDER, from, to], message);
   }
 
   /**
@@ -188,39 +204,39 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
           : this.unsupported("a priority exit signal", "send it without the priority option");
       }
       const flags = ALTACT_FLAG.EXIT | (alias ? ALTACT_FLAG.ALIAS : 0) | (priority ? ALTACT_FLAG.PRIO : 0);
-      return this.control("ALTACT_SIG_SEND", [flags, from, to], reason);
+      return this.control([CONTROL_TAG.ALTACT_SIG_SEND, flags, from, to], reason);
     }
-    if (this.exitPayload) return this.control("PAYLOAD_EXIT2", [from, to], reason);
-    return this.control("EXIT2", [from, to, reason]);
+    if (this.exitPayload) return this.control([CONTROL_TAG.PAYLOAD_EXIT2, from, to], reason);
+    return this.control([CONTROL_TAG.EXIT2, from, to, reason]);
   }
 
   /** The exit signal of a link: `from` exited with `reason` (PAYLOAD_EXIT, or EXIT to peers without EXIT_PAYLOAD). */
   linkExit(from: Pid, to: Pid, reason: Encodable): void {
-    if (this.exitPayload) return this.signal("PAYLOAD_EXIT", [from, to], reason);
-    return this.signal("EXIT", [from, to, reason]);
+    if (this.exitPayload) return this.signal([CONTROL_TAG.PAYLOAD_EXIT, from, to], reason);
+    return this.signal([CONTROL_TAG.EXIT, from, to, reason]);
   }
 
   link(from: Pid, to: Pid): void {
-    return this.signal("LINK", [from, to]);
+    return this.signal([CONTROL_TAG.LINK, from, to]);
   }
 
   /** Removes a link (UNLINK_ID; the peer answers UNLINK_ID_ACK, as OTP 26+ requires). */
   unlink(id: number, from: Pid, to: Pid): void {
-    return this.signal("UNLINK_ID", [id, from, to]);
+    return this.signal([CONTROL_TAG.UNLINK_ID, id, from, to]);
   }
 
   /** Acknowledges the peer's UNLINK_ID (sent before any other signal to that sender, OTP 26's rule). */
   unlinkAck(id: number | bigint, from: Pid, to: Pid): void {
-    return this.signal("UNLINK_ID_ACK", [id, from, to]);
+    return this.signal([CONTROL_TAG.UNLINK_ID_ACK, id, from, to]);
   }
 
   /** Monitors the peer's process `toProc` (a pid or a registered name) for `from`, as `ref`. */
   monitor(from: Pid, toProc: Pid | Atom, ref: Reference): void {
-    return this.signal("MONITOR_P", [from, toProc, ref]);
+    return this.signal([CONTROL_TAG.MONITOR_P, from, toProc, ref]);
   }
 
   demonitor(from: Pid, toProc: Pid | Atom, ref: Reference): void {
-    return this.signal("DEMONITOR_P", [from, toProc, ref]);
+    return this.signal([CONTROL_TAG.DEMONITOR_P, from, toProc, ref]);
   }
 
   /**
@@ -228,18 +244,18 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
    * (PAYLOAD_MONITOR_P_EXIT, or MONITOR_P_EXIT to peers without EXIT_PAYLOAD).
    */
   monitorExit(fromProc: Pid | Atom, to: Pid, ref: Reference, reason: Encodable): void {
-    if (this.exitPayload) return this.signal("PAYLOAD_MONITOR_P_EXIT", [fromProc, to, ref], reason);
-    return this.signal("MONITOR_P_EXIT", [fromProc, to, ref, reason]);
+    if (this.exitPayload) return this.signal([CONTROL_TAG.PAYLOAD_MONITOR_P_EXIT, fromProc, to, ref], reason);
+    return this.signal([CONTROL_TAG.MONITOR_P_EXIT, fromProc, to, ref, reason]);
   }
 
   /** Asks the peer to spawn `mfa` with `args` for `from` (SPAWN_REQUEST, as erlang:spawn_request/5 and erpc). */
   spawnRequest(reqId: Reference, from: Pid, groupLeader: Pid, mfa: Encodable, optList: Encodable[], args: Encodable[]): Promise<void> {
-    return this.control("SPAWN_REQUEST", [reqId, from, groupLeader, mfa, optList], args);
+    return this.control([CONTROL_TAG.SPAWN_REQUEST, reqId, from, groupLeader, mfa, optList], args);
   }
 
   /** Answers the peer's SPAWN_REQUEST: `result` is the new pid, or the error reason. */
   spawnReply(reqId: Reference, to: Pid, flags: number, result: Pid | Atom): void {
-    return this.signal("SPAWN_REPLY", [reqId, to, flags, result]);
+    return this.signal([CONTROL_TAG.SPAWN_REPLY, reqId, to, flags, result]);
   }
 
   /** Whether the peer takes ALTACT_SIG_SEND (DFLAG_ALTACT_SIG, OTP 28+). */
@@ -252,16 +268,15 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
     return (this.flags & DFLAG.EXIT_PAYLOAD) !== 0n;
   }
 
-  /** Builds the control tuple of `kind` from its fields in the protocol's order, counts it, and sends it. */
-  private control(kind: ControlKind, fields: Encodable[], payload?: Encodable, force = false): Promise<void> {
-    const out = this.controlStats.out;
-    out[kind] = (out[kind] ?? 0) + 1;
-    return this.send(new Tuple([controlTag(kind), ...fields]), payload, force);
+  /** Sends the control tuple of `elements` (its tag first, then its fields in the protocol's order), counted. */
+  private control(elements: Encodable[], payload?: Encodable, force = false): Promise<void> {
+    this.countsOut[elements[0] as number]++;
+    return this.send(new Tuple(elements), payload, force);
   }
 
   /** Sends a signal (see above): queued past maxQueuedBytes, and a failure is an event, not a rejection. */
-  private signal(kind: ControlKind, fields: Encodable[], payload?: Encodable): void {
-    this.control(kind, fields, payload, true).catch((error: Error) => this.emit("signalFailed", kind, error));
+  private signal(elements: Encodable[], payload?: Encodable): void {
+    this.control(elements, payload, true).catch((error: Error) => this.emit("signalFailed", controlKind(elements[0] as number)!, error));
   }
 
   private unsupported(what: string, instead: string): Promise<never> {
@@ -327,21 +342,27 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
       message = parseControl(decoded.control, decoded.payload);
     } catch (err) {
       if (err instanceof UnusableControlError) {
-        const unknown = this.controlStats.unknown;
+        const unknown = this.countsUnknown;
         unknown[err.tag] = (unknown[err.tag] ?? 0) + 1;
         this.emit("unusable", err);
         return;
       }
       return this.fail(err as DistError); // not a control message at all: the peer is at fault
     }
-    const counts = this.controlStats.in;
-    counts[message.kind] = (counts[message.kind] ?? 0) + 1;
+    this.countsIn[(decoded.control as Tuple).elements[0] as number]++; // a known tag: parseControl checked it
     this.emit("signal", message);
   }
 
   private fail(error: DistError): void {
     this.shutdown(error);
   }
+}
+
+/** Counters by tag as a record by kind, with the kinds never counted left out. */
+function byKind(counts: readonly number[]): Partial<Record<ControlKind, number>> {
+  const out: Partial<Record<ControlKind, number>> = {};
+  for (let tag = 0; tag < counts.length; tag++) if (counts[tag] > 0) out[controlKind(tag)!] = counts[tag];
+  return out;
 }
 
 /** The `unused` element of REG_SEND: the empty atom, as BEAM sends it. */

@@ -177,6 +177,19 @@ export function controlTag(kind: ControlKind): number {
   return SPEC[kind][0];
 }
 
+/** Every control message kind's tag, by kind, as a fixed object (a load of a constant key is cheap on the send path). */
+export const CONTROL_TAG: Readonly<Record<ControlKind, number>> = Object.freeze(
+  Object.fromEntries(Object.entries(SPEC).map(([kind, [tag]]) => [kind, tag])) as Record<ControlKind, number>,
+);
+
+/** The kind of a known control message tag, or undefined. */
+export function controlKind(tag: number): ControlKind | undefined {
+  return BY_TAG[tag]?.kind;
+}
+
+/** One above the highest known tag: counters indexed by tag fit in arrays of this length. */
+export const CONTROL_TAG_LIMIT = BY_TAG.length;
+
 /** True when messages of this kind are followed by a payload. */
 export function hasPayload(kind: ControlKind): boolean {
   return SPEC[kind][2];

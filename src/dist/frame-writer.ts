@@ -1,10 +1,11 @@
 // The outgoing half of a distribution connection: encodes each message into its frame (4-byte length, then a
 // distribution header or pass-through byte, the control message and the payload), cuts large ones into fragments,
-// batches writes per turn of the event loop, and bounds what waits for a slow peer, as BEAM's dist buffer busy limit
-// (+zdbbl) does: once `busyLimit` bytes wait in the socket, the connection is busy and further sends are held back,
-// in order, until the socket has taken what it had; held sends beyond `maxQueuedBytes` are refused.
+// gathers the frames of one turn of the event loop in a buffer of its own and writes them together, and bounds what
+// waits for a slow peer, as BEAM's dist buffer busy limit (+zdbbl) does: once `busyLimit` bytes wait in the socket,
+// the connection is busy and further sends are held back, in order, until the socket has taken what it had; held
+// sends beyond `maxQueuedBytes` are refused.
 import { EventEmitter } from "node:events";
-import { encodeFrameSegments, type Encodable, type EncodeOptions } from "../etf/index.js";
+import { encodeFrameInto, encodeFrameSegments, type Encodable, type EncodeOptions, type FrameSegments } from "../etf/index.js";
 import { DistError } from "./errors.js";
 import { DIST_FRAG_CONT, DIST_FRAG_HEADER, DIST_HEADER } from "./header.js";
 
@@ -18,8 +19,11 @@ const EMPTY = Buffer.alloc(0);
 const RESOLVED = Promise.resolve();
 /** Messages larger than this are sent in fragments of this size (BEAM's own choice). */
 export const FRAGMENT_SIZE = 64 * 1024;
-/** Bytes held back by the cork before they are flushed anyway (see corkUntilIdle). */
+/** Bytes gathered in a turn before they are written anyway (see gather). */
 const FLUSH_BYTES = 16 * 1024;
+/** The buffer a turn's frames are encoded into; a new one once less than GATHER_MIN_ROOM of it is left. */
+const GATHER_SIZE = 64 * 1024;
+const GATHER_MIN_ROOM = 4 * 1024;
 
 /** BEAM's default dist buffer busy limit (+zdbbl 1024 KiB). */
 export const DEFAULT_BUSY_LIMIT = 1024 * 1024;
@@ -157,8 +161,19 @@ export class FrameWriter extends EventEmitter<WriterEvents> {
   private waitingForSocket = false;
   private closedBy: Error | undefined;
   private nextSequence = 1n;
-  private corked = false;
-  private corkedBytes = 0;
+  /**
+   * Frames are encoded one after another into `gathered`; the bytes from `gatheredFlushed` to `gatheredUsed` are not
+   * written yet. They go in one socket write at the end of the turn (or every FLUSH_BYTES), and the socket keeps a
+   * view of them: written bytes are never overwritten, and a full buffer is replaced, not reused.
+   */
+  private gathered = Buffer.allocUnsafeSlow(GATHER_SIZE);
+  private gatheredUsed = 0;
+  private gatheredFlushed = 0;
+  private flushScheduled = false;
+  private readonly flushLater = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
 
   constructor(
     private readonly sink: FrameSink,
@@ -176,9 +191,9 @@ export class FrameWriter extends EventEmitter<WriterEvents> {
     return this.busySince !== undefined;
   }
 
-  /** Bytes waiting: in the socket, and held back by this writer. */
+  /** Bytes waiting: in the socket, and held back by this writer (gathered for this turn's write, or held while busy). */
   get queuedBytes(): number {
-    return this.sink.writableLength + this.heldBytes;
+    return this.sink.writableLength + this.heldBytes + (this.gatheredUsed - this.gatheredFlushed);
   }
 
   /** Sends waiting to be written. */
@@ -199,16 +214,57 @@ export class FrameWriter extends EventEmitter<WriterEvents> {
     const holding = this.held.length > 0 || this.busy;
     // Full already: refused before encoding, so that a sender spinning on refusals makes no garbage.
     if (holding && !force && this.heldBytes >= this.maxQueuedBytes) return this.refuse();
+    if (!holding) return this.gather(control, payload);
     let frame: Frame;
     try {
       frame = this.encode(control, payload);
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    if (!holding) return this.write(frame);
     if (!force && this.heldBytes + frame.length > this.maxQueuedBytes) return this.refuse();
     this.stats.sendsHeld++;
     return this.hold(frame);
+  }
+
+  /**
+   * Sends a frame now: encoded straight into the gathered bytes of this turn when it fits there, else (a large
+   * frame, or one with binaries by reference) written on its own after them. Settles as send() describes.
+   */
+  private gather(control: Encodable, payload: Encodable | undefined): Promise<void> {
+    if (GATHER_SIZE - this.gatheredUsed < GATHER_MIN_ROOM) {
+      this.flush();
+      this.gathered = Buffer.allocUnsafeSlow(GATHER_SIZE); // the socket may still refer to the old one
+      this.gatheredUsed = this.gatheredFlushed = 0;
+    }
+    let encoded: number | FrameSegments;
+    try {
+      encoded = encodeFrameInto(this.gathered, this.gatheredUsed, this.prefix, control, payload, !this.options.headers, this.options.encodeOptions);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    if (typeof encoded !== "number") return this.write(this.frameOf(encoded, payload !== undefined));
+    const length = encoded - this.gatheredUsed;
+    this.gatheredUsed = encoded;
+    this.stats.messagesOut++;
+    this.stats.bytesOut += length;
+    if (this.gatheredUsed - this.gatheredFlushed >= FLUSH_BYTES) {
+      // A sender that keeps the loop busy (a loop of awaited sends never yields to it) is written every FLUSH_BYTES,
+      // so that the peer works on the first messages while the next are encoded.
+      this.flush();
+    } else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushLater);
+    }
+    if (this.sink.writableLength + this.gatheredUsed - this.gatheredFlushed >= this.busyLimit) this.startBusy();
+    return RESOLVED;
+  }
+
+  /** Writes the gathered frames not written yet, in one socket write. */
+  private flush(): void {
+    const from = this.gatheredFlushed;
+    if (this.gatheredUsed === from || this.closedBy) return;
+    this.gatheredFlushed = this.gatheredUsed;
+    this.sink.write(this.gathered.subarray(from, this.gatheredUsed));
   }
 
   /** Queues a frame behind the others; its promise settles when it is written (see HeldBatch). */
@@ -249,6 +305,7 @@ export class FrameWriter extends EventEmitter<WriterEvents> {
   close(error: Error): void {
     if (this.closedBy) return;
     this.closedBy = error;
+    this.gatheredFlushed = this.gatheredUsed; // never written: the connection is gone
     this.heldBytes = 0;
     this.heldCount = 0;
     for (const batch of this.held.splice(0)) batch.reject(error);
@@ -258,21 +315,27 @@ export class FrameWriter extends EventEmitter<WriterEvents> {
   private encode(control: Encodable, payload: Encodable | undefined): Frame {
     const terms = payload === undefined ? [control] : [control, payload];
     // Large binaries in the message are written by reference, not copied (encodeFrameSegments).
-    const { parts, controlEnd } = encodeFrameSegments(this.prefix, terms, !this.options.headers, this.options.encodeOptions);
+    return this.frameOf(encodeFrameSegments(this.prefix, terms, !this.options.headers, this.options.encodeOptions), payload !== undefined);
+  }
+
+  private frameOf({ parts, controlEnd }: FrameSegments, hasPayload: boolean): Frame {
     let length = 0;
     for (const part of parts) length += part.length;
-    return { parts, length, controlEnd, bodyStart: 4 + this.prefix.length, hasPayload: payload !== undefined };
+    return { parts, length, controlEnd, bodyStart: 4 + this.prefix.length, hasPayload };
   }
 
   /** Writes a frame now; settles as send() describes. */
   private write(frame: Frame): Promise<void> {
-    this.corkUntilIdle(frame.length);
+    this.flush(); // what was gathered goes first
+    // One socket write for all of the frame's parts (or fragments).
+    this.sink.cork();
     if (frame.length - 4 > FRAGMENT_SIZE + 1024 && frame.hasPayload && this.options.headers && this.options.fragments) {
       this.writeFragmented(frame);
     } else {
       for (const part of frame.parts) if (part.length > 0) this.sink.write(part);
       this.stats.bytesOut += frame.length;
     }
+    this.sink.uncork();
     this.stats.messagesOut++;
     if (this.sink.writableLength >= this.busyLimit) this.startBusy();
     if (frame.parts.length === 1) return RESOLVED;
@@ -311,6 +374,7 @@ export class FrameWriter extends EventEmitter<WriterEvents> {
   }
 
   private startBusy(): void {
+    this.flush(); // so that the socket's callback below comes after every frame sent so far
     if (this.busySince === undefined) {
       this.busySince = Date.now();
       this.stats.busyCount++;
@@ -361,30 +425,5 @@ export class FrameWriter extends EventEmitter<WriterEvents> {
     }
     if (this.held.length === 0 && this.sink.writableLength < this.busyLimit) this.endBusy();
     else this.waitForSocket();
-  }
-
-  /**
-   * Holds writes back until the event loop is idle, then flushes them in one go: every message sent in the same
-   * turn of the loop leaves in one write system call instead of one each. A sender that keeps the loop busy (a
-   * loop of awaited sends never yields to it) is flushed every FLUSH_BYTES, so that the peer works on the first
-   * messages while the next are encoded.
-   */
-  private corkUntilIdle(length: number): void {
-    if (this.corked) {
-      this.corkedBytes += length;
-      if (this.corkedBytes >= FLUSH_BYTES) {
-        this.corkedBytes = 0;
-        this.sink.uncork();
-        this.sink.cork();
-      }
-      return;
-    }
-    this.corked = true;
-    this.corkedBytes = length;
-    this.sink.cork();
-    setImmediate(() => {
-      this.corked = false;
-      this.sink.uncork();
-    });
   }
 }

@@ -90,7 +90,7 @@ let slabUsed = 0;
 /** Where a term that outgrows the slab's room is written instead; reused, so its pages stay warm. */
 let scratch = Buffer.allocUnsafeSlow(SLAB_SIZE);
 /** Where the bytes go: the slab or the scratch buffer. */
-let out = slab;
+let out: Buffer = slab;
 /** Write position in `out`, and where the current encoding started in it. */
 let pos = 0;
 let base = 0;
@@ -131,8 +131,8 @@ function finish(): Buffer {
 /** Makes room for `needed` more bytes: moves the encoding from the slab to the scratch buffer, or grows that. */
 function grow(needed: number): void {
   const used = pos - base;
-  if (out === slab && used + needed <= scratch.length) {
-    slab.copy(scratch, 0, base, pos);
+  if (out !== scratch && used + needed <= scratch.length) {
+    out.copy(scratch, 0, base, pos); // from the slab, or from encodeFrameInto's target
   } else {
     const bigger = Buffer.allocUnsafeSlow(Math.max(used * 2, used + needed, SLAB_SIZE));
     out.copy(bigger, 0, base, pos);
@@ -152,11 +152,14 @@ const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * into this list by reference, between the encoded bytes before and after them.
  */
 let segments: Buffer[] | undefined;
+/** While encodeFrameInto runs: the caller's buffer it writes into, until the frame outgrows it. */
+let into: Buffer | undefined;
 /** Binaries at least this large travel by reference in encodeFrameSegments. */
 const ZERO_COPY_MIN = 64 * 1024;
 
 /** Makes the bytes written since `base` a segment, and carries on writing after them. */
 function cut(): void {
+  if (out === into) grow(0); // a segment never refers to encodeFrameInto's target: the bytes move to the scratch buffer
   segments!.push(viewOf(out, base, pos - base));
   if (out === slab) {
     slabUsed = (pos + 7) & ~7;
@@ -281,6 +284,73 @@ export function encodeFrameSegments(
   return { parts, controlEnd };
 }
 
+/** A frame as encodeFrameSegments returns it: the buffers to write in order, and where the control message ends. */
+export interface FrameSegments {
+  parts: Buffer[];
+  controlEnd: number;
+}
+
+/** The segments list encodeFrameInto starts each frame with (reused: most frames need none). */
+const intoSegments: Buffer[] = [];
+
+/**
+ * Encodes one frame as encodeFrameSegments does (a 4-byte length, `prefix`, the control message and the payload),
+ * straight into `target` from offset `at`: for a writer that gathers the frames of a turn in a buffer of its own and
+ * writes them together. Returns the offset where the frame ends when all of it fitted in `target` (then nothing was
+ * allocated); otherwise, when it outgrew `target` or holds a binary that travels by reference, the frame's segments,
+ * none of which refers to `target`, whose bytes from `at` on are then unspecified.
+ */
+export function encodeFrameInto(
+  target: Buffer,
+  at: number,
+  prefix: Uint8Array,
+  control: Encodable,
+  payload: Encodable | undefined,
+  versioned: boolean,
+  options?: EncodeOptions,
+): number | FrameSegments {
+  applyOptions(options);
+  out = into = target;
+  base = pos = at;
+  intoSegments.length = 0;
+  segments = intoSegments;
+  let controlEnd = 0;
+  let term = control; // the term being written, for the error's path
+  try {
+    ensure(4);
+    pos += 4;
+    writeRaw(prefix);
+    if (versioned) {
+      ensure(1);
+      out[pos++] = T.VERSION;
+    }
+    writeTerm(control, 0);
+    controlEnd = lengthOf(intoSegments) + (pos - base);
+    if (payload !== undefined) {
+      term = payload;
+      if (versioned) {
+        ensure(1);
+        out[pos++] = T.VERSION;
+      }
+      writeTerm(payload, 0);
+    }
+  } catch (err) {
+    segments = into = undefined;
+    throw encodeFailure(term, err);
+  }
+  segments = into = undefined;
+  if (out === target) {
+    u32At(base, pos - base - 4);
+    const end = pos;
+    reset();
+    return end;
+  }
+  const parts = intoSegments.slice();
+  parts.push(finish());
+  u32Into(parts[0], lengthOf(parts) - 4);
+  return { parts, controlEnd };
+}
+
 function lengthOf(parts: readonly Buffer[]): number {
   let total = 0;
   for (let i = 0; i < parts.length; i++) total += parts[i].length;
@@ -311,79 +381,113 @@ function compress(plain: Buffer, setting: boolean | number): Buffer {
 }
 
 function writeTerm(term: Encodable, depth: number): void {
-  switch (typeof term) {
-    case "number":
-      return writeNumber(term);
-    case "string":
-      return writeString(term);
-    case "boolean":
-      return writeAtom(term ? TRUE : FALSE);
-    case "bigint":
-      return writeBigInt(term);
-    case "object":
-      if (term === null) {
-        if (nilAsNull) return writeAtom(NIL);
-        throw new EncodeError(
-          "",
-          "null has no Erlang form by default; pass atom('nil') or atom('undefined'), or turn on nilAsNull (the encode option, " +
-            "or Node.start({ terms: { nilAsNull: true } })) to send null as nil",
-        );
-      }
-      if (depth > MAX_ENCODE_DEPTH) throw new EncodeError("", `nested deeper than ${MAX_ENCODE_DEPTH} (a cycle?)`);
-      return writeObject(term, depth);
-    case "undefined":
+  // An if-chain of typeof tests, not a switch on typeof: V8 turns each test into a type check, where a switch makes
+  // it build the type's name and compare strings.
+  if (typeof term === "object") {
+    if (term === null) {
+      if (nilAsNull) return writeAtom(NIL);
       throw new EncodeError(
         "",
-        nilAsNull
-          ? "undefined has no Erlang form (only a plain object's undefined fields are left out); pass null or atom('nil') for nil"
-          : "undefined has no Erlang form; pass atom('nil') or atom('undefined') (with nilAsNull, null is nil and a plain " +
-              "object's undefined fields are left out)",
+        "null has no Erlang form by default; pass atom('nil') or atom('undefined'), or turn on nilAsNull (the encode option, " +
+          "or Node.start({ terms: { nilAsNull: true } })) to send null as nil",
       );
-    default:
-      throw new EncodeError("", `a ${typeof term} has no Erlang form`);
+    }
+    if (depth > MAX_ENCODE_DEPTH) throw new EncodeError("", `nested deeper than ${MAX_ENCODE_DEPTH} (a cycle?)`);
+    return writeObject(term, depth);
   }
+  if (typeof term === "number") return writeNumber(term);
+  if (typeof term === "string") return writeString(term);
+  if (typeof term === "boolean") return writeAtom(term ? TRUE : FALSE);
+  if (typeof term === "bigint") return writeBigInt(term);
+  if (typeof term === "undefined") {
+    throw new EncodeError(
+      "",
+      nilAsNull
+        ? "undefined has no Erlang form (only a plain object's undefined fields are left out); pass null or atom('nil') for nil"
+        : "undefined has no Erlang form; pass atom('nil') or atom('undefined') (with nilAsNull, null is nil and a plain " +
+            "object's undefined fields are left out)",
+    );
+  }
+  throw new EncodeError("", `a ${typeof term} has no Erlang form`);
 }
 
 const TRUE = atom("true");
 const FALSE = atom("false");
 const NIL = atom("nil");
 
-const ATOM_PROTO = Atom.prototype;
-const TUPLE_PROTO = Tuple.prototype;
-const ARRAY_PROTO = Array.prototype;
-const BUFFER_PROTO = Buffer.prototype;
-const MAP_PROTO = Map.prototype;
-const FLOAT_PROTO = Float.prototype;
-const PID_PROTO = Pid.prototype;
+// Each term class's prototype carries a small number saying what it is, read with one property load: cheaper than
+// Object.getPrototypeOf, which V8 runs in its runtime unless it can inline it, and than chains of instanceof. The
+// key is a symbol of this module, so no plain object (a map from the user's data) can claim it.
+const KIND: unique symbol = Symbol("erldist.encodeKind");
+const enum Kind {
+  Atom = 1,
+  Tuple,
+  Float,
+  Pid,
+  Reference,
+  Port,
+  ImproperList,
+  BitBinary,
+  Fun,
+  ExportFun,
+  NativeRecord,
+  LocalTerm,
+}
+for (const [type, kind] of [
+  [Atom, Kind.Atom],
+  [Tuple, Kind.Tuple],
+  [Float, Kind.Float],
+  [Pid, Kind.Pid],
+  [Reference, Kind.Reference],
+  [Port, Kind.Port],
+  [ImproperList, Kind.ImproperList],
+  [BitBinary, Kind.BitBinary],
+  [Fun, Kind.Fun],
+  [ExportFun, Kind.ExportFun],
+  [NativeRecord, Kind.NativeRecord],
+  [LocalTerm, Kind.LocalTerm],
+] as const) {
+  Object.defineProperty(type.prototype, KIND, { value: kind });
+}
 const OBJECT_PROTO = Object.prototype;
 
+/** Whether `value` is an Atom, by its prototype's KIND (an instanceof of an imported class is a builtin call). */
+function isAtomTerm(value: unknown): value is Atom {
+  return typeof value === "object" && value !== null && (value as { [KIND]?: Kind })[KIND] === Kind.Atom;
+}
+
 function writeObject(term: object, depth: number): void {
-  // One prototype read and pointer compares for the common shapes: cheaper than instanceof chains on objects of
-  // many shapes. Subclasses and other realms fall through to instanceof.
-  const proto = Object.getPrototypeOf(term);
-  if (proto === ATOM_PROTO) return writeAtom(term as Atom);
-  if (proto === TUPLE_PROTO) return writeTuple((term as Tuple).elements, depth);
-  if (proto === ARRAY_PROTO) return writeList(term as Encodable[], depth);
-  if (proto === BUFFER_PROTO) return writeBinary(term as Buffer);
-  if (proto === MAP_PROTO) return writeMap(term as ReadonlyMap<Encodable, Encodable>, depth);
-  if (proto === FLOAT_PROTO) return writeFloat((term as Float).value);
-  if (proto === PID_PROTO) return writePid(term as Pid);
-  if (proto === OBJECT_PROTO || proto === null) return writeObjectMap(term as Record<string, Encodable | undefined>, depth);
-  if (term instanceof Atom) return writeAtom(term);
-  if (term instanceof Tuple) return writeTuple(term.elements, depth);
+  switch ((term as { [KIND]?: Kind })[KIND]) {
+    case Kind.Atom:
+      return writeAtom(term as Atom);
+    case Kind.Tuple:
+      return writeTuple((term as Tuple).elements, depth);
+    case Kind.Float:
+      return writeFloat((term as Float).value);
+    case Kind.Pid:
+      return writePid(term as Pid);
+    case Kind.Reference:
+      return writeReference(term as Reference);
+    case Kind.Port:
+      return writePort(term as Port);
+    case Kind.ImproperList:
+      return writeImproperList(term as ImproperList, depth);
+    case Kind.BitBinary:
+      return writeBitBinary(term as BitBinary);
+    case Kind.Fun:
+      return writeFun(term as Fun, depth);
+    case Kind.ExportFun:
+      return writeExport(term as ExportFun);
+    case Kind.NativeRecord:
+      return writeNativeRecord(term as NativeRecord, depth);
+    case Kind.LocalTerm:
+      return writeRaw((term as LocalTerm).bytes);
+  }
   if (Array.isArray(term)) return writeList(term as Encodable[], depth);
   if (term instanceof Uint8Array) return writeBinary(term);
   if (term instanceof Map) return writeMap(term as ReadonlyMap<Encodable, Encodable>, depth);
-  if (term instanceof Float) return writeFloat(term.value);
-  if (term instanceof Pid) return writePid(term);
-  if (term instanceof Reference) return writeReference(term);
-  if (term instanceof Port) return writePort(term);
-  if (term instanceof ImproperList) return writeImproperList(term as ImproperList, depth);
-  if (term instanceof BitBinary) return writeBitBinary(term);
-  if (term instanceof Fun) return writeFun(term, depth);
-  if (term instanceof ExportFun) return writeExport(term);
-  if (term instanceof NativeRecord) return writeNativeRecord(term, depth);
-  if (term instanceof LocalTerm) return writeRaw(term.bytes);
+  const proto = Object.getPrototypeOf(term);
+  if (proto === OBJECT_PROTO || proto === null) return writeObjectMap(term as Record<string, Encodable | undefined>, depth);
   throw new EncodeError("", `a ${term.constructor?.name ?? "object"} instance has no Erlang form`);
 }
 
@@ -499,7 +603,8 @@ function writeRaw(bytes: Uint8Array): void {
   ensure(length);
   const o = out;
   const p = pos;
-  if (length < 32) {
+  // A byte loop costs V8 some 30 instructions a byte; set() about 150 in all.
+  if (length <= 4) {
     for (let i = 0; i < length; i++) o[p + i] = bytes[i];
   } else {
     o.set(bytes, p);
@@ -543,7 +648,7 @@ function writeBinary(value: Uint8Array): void {
   out[pos] = T.BINARY;
   u32At(pos + 1, length);
   pos += 5;
-  if (length < 32) {
+  if (length <= 4) {
     for (let i = 0; i < length; i++) out[pos + i] = value[i];
   } else {
     out.set(value, pos);
@@ -698,39 +803,66 @@ function checkU32(value: number, what: string): void {
   }
 }
 
+/**
+ * The last two pids encoded and their bytes: a node sends from the same few pids over and over (every control message
+ * names its sender), and one copy of their bytes costs a fraction of encoding them again. The fields are compared
+ * too, so a changed Pid is never sent stale.
+ */
+interface EncodedPid {
+  pid: Pid | undefined;
+  node: Atom | undefined;
+  id: number;
+  serial: number;
+  creation: number;
+  bytes: Uint8Array;
+}
+const NO_PID: EncodedPid = { pid: undefined, node: undefined, id: 0, serial: 0, creation: 0, bytes: new Uint8Array(0) };
+let recentPid = NO_PID;
+let olderPid = NO_PID;
+
 function writePid(pid: Pid): void {
+  let known = recentPid;
+  if (known.pid !== pid) {
+    known = olderPid;
+    olderPid = recentPid;
+    recentPid = known;
+  }
+  if (known.pid !== pid || known.id !== pid.id || known.serial !== pid.serial || known.creation !== pid.creation || known.node !== pid.node) {
+    known = recentPid = encodedPid(pid);
+  }
+  writeRaw(known.bytes);
+}
+
+function encodedPid(pid: Pid): EncodedPid {
   const { id, serial, creation, node } = pid;
   if (id >>> 0 !== id || serial >>> 0 !== serial || creation >>> 0 !== creation) {
     checkU32(id, "a pid's id");
     checkU32(serial, "a pid's serial");
     checkU32(creation, "a pid's creation");
   }
-  if (!(node instanceof Atom)) throw new EncodeError("", "a node name must be an Atom");
+  if (!isAtomTerm(node)) throw new EncodeError("", "a node name must be an Atom");
   const name = atomBytes(node);
-  const length = name.length;
-  ensure(13 + length);
-  // Local copies let the compiler check the buffer once for the whole run of stores.
-  const o = out;
-  let p = pos;
-  o[p++] = T.NEW_PID;
-  for (let i = 0; i < length; i++) o[p++] = name[i];
-  o[p++] = id >>> 24;
-  o[p++] = id >>> 16;
-  o[p++] = id >>> 8;
-  o[p++] = id;
-  o[p++] = serial >>> 24;
-  o[p++] = serial >>> 16;
-  o[p++] = serial >>> 8;
-  o[p++] = serial;
-  o[p++] = creation >>> 24;
-  o[p++] = creation >>> 16;
-  o[p++] = creation >>> 8;
-  o[p++] = creation;
-  pos = p;
+  const bytes = new Uint8Array(13 + name.length);
+  bytes[0] = T.NEW_PID;
+  bytes.set(name, 1);
+  let p = 1 + name.length;
+  bytes[p++] = id >>> 24;
+  bytes[p++] = id >>> 16;
+  bytes[p++] = id >>> 8;
+  bytes[p++] = id;
+  bytes[p++] = serial >>> 24;
+  bytes[p++] = serial >>> 16;
+  bytes[p++] = serial >>> 8;
+  bytes[p++] = serial;
+  bytes[p++] = creation >>> 24;
+  bytes[p++] = creation >>> 16;
+  bytes[p++] = creation >>> 8;
+  bytes[p] = creation;
+  return { pid, node, id, serial, creation, bytes };
 }
 
 function writeAtomAfterTag(tag: number, node: Atom): void {
-  if (!(node instanceof Atom)) throw new EncodeError("", "a node name must be an Atom");
+  if (!isAtomTerm(node)) throw new EncodeError("", "a node name must be an Atom");
   ensure(1);
   out[pos++] = tag;
   writeAtom(node);

@@ -2,7 +2,16 @@
 // and formatting. The bottom layer with ../common: it imports from nothing else in erldist.
 
 export { decode, decodeTerm, type DecodeOptions, type TermOptions } from "./decode.js";
-export { encode, encodeBody, encodeFrame, encodeFrameSegments, MAX_ENCODE_DEPTH, type EncodeOptions } from "./encode.js";
+export {
+  encode,
+  encodeBody,
+  encodeFrame,
+  encodeFrameInto,
+  encodeFrameSegments,
+  MAX_ENCODE_DEPTH,
+  type EncodeOptions,
+  type FrameSegments,
+} from "./encode.js";
 export { equals } from "./equals.js";
 export { FORMAT_OTP_DEFAULT, format, type FormatOptions } from "./format.js";
 export type { PrintableRange } from "./format-text.js";

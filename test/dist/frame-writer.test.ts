@@ -112,6 +112,33 @@ describe("the frame writer", () => {
     expect(headed.writer.stats).toMatchObject({ messagesOut: 1, bytesOut: frame.length + 4 });
   });
 
+  it("writes a turn's frames in one write; a frame too large to gather goes on its own, in order; a busy sender every 16 KiB", async () => {
+    const { sink, writer: w } = writer();
+    sink.flow(); // each write completes at once, so each is its own chunk
+    const big = Buffer.alloc(100_000, 7); // by reference: not gathered
+    void w.send(tuple(2, atom(""), atom("to")), 1);
+    void w.send(tuple(2, atom(""), atom("to")), big);
+    void w.send(tuple(2, atom(""), atom("to")), 3);
+    await turn();
+    // What was gathered before the large frame, the large frame's parts (one write), then the rest of the turn.
+    expect(sink.chunks.filter((chunk) => chunk.length > 0).length).toBe(3); // (an empty write asks when the socket has the binary)
+    const payloads = frames(sink.bytes()).map((frame) => passThrough(frame)[1]);
+    expect(payloads[0]).toBe(1);
+    expect((payloads[1] as Buffer).equals(big)).toBe(true);
+    expect(payloads[2]).toBe(3);
+
+    // A sender that never yields to the loop: written every 16 KiB, so the peer can start on them.
+    const busy = writer({ busyLimit: 1 << 30 });
+    for (let i = 0; i < 400; i++) void busy.writer.send(tuple(2, atom(""), atom("to")), Buffer.alloc(100, i));
+    expect(busy.sink.writableLength).toBeGreaterThanOrEqual(16 * 1024);
+    await turn();
+    busy.sink.flow();
+    await turn();
+    const sent = frames(busy.sink.bytes()).map((frame) => (passThrough(frame)[1] as Buffer)[0]);
+    expect(sent).toEqual(Array.from({ length: 400 }, (_, i) => i & 255));
+    expect(busy.writer.stats).toMatchObject({ messagesOut: 400, bytesOut: busy.sink.bytes().length });
+  });
+
   it("cuts a large message into fragments that carry the whole control message first, and its body in order", async () => {
     const { sink, writer: w } = writer({ headers: true, fragments: true });
     sink.flow();
