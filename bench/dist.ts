@@ -1,7 +1,8 @@
 // npm run bench:dist: the same workloads between two BEAM nodes on loopback and between erldist and a BEAM node,
 // in one run, printed as ratios: one-way small-message rate each way, sequential round-trip latency (an echo
-// process), and 64 MiB of 1 MiB binaries (MB/s); and erldist's own CPU time per operation, which compares one
-// version of erldist with another even on a busy machine.
+// process), and 64 MiB of 1 MiB binaries (MB/s); then the small messages each way and the round trips again with
+// 8 concurrent sender/receiver pairs (rates over all pairs); and erldist's own CPU time per operation, which
+// compares one version of erldist with another even on a busy machine.
 // Options: --messages=N (default 200000), --roundtrips=N (default 5000), --tls (every node on TLS distribution:
 // erl with -proto_dist inet_tls and a mutual-verification option file, erldist with that option file; the anchor
 // is then BEAM -> BEAM over TLS).
@@ -18,6 +19,7 @@ const MESSAGES = arg("messages", 200_000);
 const ROUNDTRIPS = arg("roundtrips", 5000);
 const BULK_COUNT = 64;
 const BULK_SIZE = 1 << 20;
+const PAIRS = 8;
 const TLS = process.argv.includes("--tls");
 
 const now = () => Number(process.hrtime.bigint()) / 1000; // µs
@@ -101,9 +103,67 @@ async function main(): Promise<void> {
     cpuPer("64 MiB bulk, per MiB", BULK_COUNT);
     rows.push(["64 MiB in 1 MiB binaries, MB/s", mbps(beamBulk), mbps(oursBulk), "MB/s", true]);
 
+    // 5-7. the small messages each way and the round trips with PAIRS concurrent pairs, as rates over all of them
+    const perPair = Math.floor(MESSAGES / PAIRS);
+    const names = (prefix: string) => Array.from({ length: PAIRS }, (_, k) => `${prefix}${k + 1}`);
+    const beamOutPairs = (await a.eval(`dist_bench:timed_blast_pairs(cp, '${b.name}', ${PAIRS}, ${perPair}).`)) as number;
+    const done = node.spawn();
+    await b.eval(`[dist_bench:counter(N, ${perPair}, binary_to_term(<<${[...encodePid(done)].join(",")}>>)) || N <- dist_bench:pair_names(cq, ${PAIRS})], ok.`);
+    start = now();
+    cpuAt = process.cpuUsage();
+    await Promise.all(
+      names("cq").map(async (name) => {
+        const sender = node.spawn();
+        for (let i = 1; i <= perPair; i++) await sender.send([name, b.name], tuple(atom("n"), i));
+      }),
+    );
+    for (let k = 0; k < PAIRS; k++) await done.receive((m) => m instanceof Tuple && m.elements[0] === atom("done"), { timeout: 120_000 });
+    const oursOutPairs = now() - start;
+    cpuPer(`send, ${PAIRS} pairs, per message`, perPair * PAIRS);
+    rows.push([`messages/s, ${PAIRS} senders -> BEAM`, rate(perPair * PAIRS, beamOutPairs), rate(perPair * PAIRS, oursOutPairs), "msg/s", true]);
+
+    const beamInPairs = (await b.eval(`dist_bench:timed_blast_pairs(cr, '${a.name}', ${PAIRS}, ${perPair}).`)) as number;
+    const receivers = names("cs").map((name) => {
+      const receiver = node.spawn();
+      node.register(name, receiver);
+      return receiver;
+    });
+    start = now();
+    cpuAt = process.cpuUsage();
+    await b.eval(`dist_bench:blast_pairs(cs, '${node.name}', ${PAIRS}, ${perPair}).`);
+    await Promise.all(
+      receivers.map(async (receiver) => {
+        for (let i = 0; i < perPair; i++) await receiver.receive();
+      }),
+    );
+    const oursInPairs = now() - start;
+    cpuPer(`receive, ${PAIRS} pairs, per message`, perPair * PAIRS);
+    rows.push([`messages/s, BEAM -> ${PAIRS} receivers`, rate(perPair * PAIRS, beamInPairs), rate(perPair * PAIRS, oursInPairs), "msg/s", true]);
+
+    const tripsPerPair = Math.max(1, Math.floor(ROUNDTRIPS / PAIRS) * 4);
+    await b.eval(`dist_bench:echoes(ep, ${PAIRS}).`);
+    const beamRttPairs = (await a.eval(`dist_bench:timed_pingpong_pairs(ep, '${b.name}', ${PAIRS}, ${tripsPerPair}).`)) as number;
+    start = now();
+    cpuAt = process.cpuUsage();
+    await Promise.all(
+      names("ep").map(async (name) => {
+        const pinger = node.spawn();
+        for (let i = 0; i < tripsPerPair; i++) {
+          await pinger.send([name, b.name], tuple(pinger.pid, i));
+          await pinger.receive();
+        }
+      }),
+    );
+    const oursRttPairs = now() - start;
+    cpuPer(`round trip, ${PAIRS} pairs, per round trip`, tripsPerPair * PAIRS);
+    rows.push([`round trips/s, ${PAIRS} pairs`, rate(tripsPerPair * PAIRS, beamRttPairs), rate(tripsPerPair * PAIRS, oursRttPairs), "rt/s", true]);
+
     const over = TLS ? " over TLS (-proto_dist inet_tls, mutual verification)" : "";
     console.log(`distribution benchmark, loopback${over}: BEAM -> BEAM against erldist <-> BEAM, same run`);
-    console.log(`(${MESSAGES} small messages, ${ROUNDTRIPS} round trips, ${BULK_COUNT} x 1 MiB)`);
+    console.log(
+      `(${MESSAGES} small messages, ${ROUNDTRIPS} round trips, ${BULK_COUNT} x 1 MiB; with ${PAIRS} pairs: ${perPair} messages ` +
+        `and ${tripsPerPair} round trips each)`,
+    );
     for (const [name, beam, ours, unit, higherIsBetter] of rows) {
       const ratio = higherIsBetter ? ours / beam : beam / ours;
       console.log(
@@ -112,7 +172,7 @@ async function main(): Promise<void> {
       );
     }
     console.log("erldist's CPU time (user + system of this process; lower is cheaper, steadier than rates):");
-    for (const [name, micros] of cpu) console.log(`  ${name.padEnd(34)} ${micros.toFixed(2)} µs`);
+    for (const [name, micros] of cpu) console.log(`  ${name.padEnd(40)} ${micros.toFixed(2)} µs`);
   } finally {
     await node.stop();
     await Promise.all([a.stop(), b.stop()]);

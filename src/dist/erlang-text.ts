@@ -2,6 +2,7 @@
 // with erl_scan and erl_eval): lists, tuples, atoms (bare or quoted), strings, binaries of a string, integers and
 // floats, with % comments. Strings become JS strings (in an option file a string is a file name or a host name),
 // true and false booleans. Enough for option files; not a general Erlang reader (no maps, funs, variables, operators).
+import { Buffer } from "node:buffer";
 
 /** A term read from text: an atom is `{ atom }`, a tuple `{ tuple }`, a string a JS string. */
 export type TextTerm = { atom: string } | { tuple: TextTerm[] } | boolean | string | number | Buffer | TextTerm[];

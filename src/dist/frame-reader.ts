@@ -3,6 +3,7 @@
 // frame of length 0 is a tick. A frame that lies within one chunk is returned as a view of it (no copy); one split
 // across chunks is copied once, into a buffer of exactly its size, allocated only when all of it has arrived: a
 // length the peer claims never drives an allocation larger than the bytes it actually sent.
+import { Buffer } from "node:buffer";
 import { DistError } from "./errors.js";
 
 export interface FrameReaderOptions {

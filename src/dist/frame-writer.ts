@@ -4,6 +4,7 @@
 // waits for a slow peer, as BEAM's dist buffer busy limit (+zdbbl) does: once `busyLimit` bytes wait in the socket,
 // the connection is busy and further sends are held back, in order, until the socket has taken what it had; held
 // sends beyond `maxQueuedBytes` are refused.
+import { Buffer } from "node:buffer";
 import { EventEmitter } from "node:events";
 import { encodeFrameInto, encodeFrameSegments, type Encodable, type EncodeOptions, type FrameSegments } from "../etf/index.js";
 import { DistError } from "./errors.js";

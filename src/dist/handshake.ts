@@ -1,6 +1,7 @@
 // The distribution handshake, version 6 (OTP 23+), as initiator (A) and acceptor (B), with MD5 cookie
 // challenge/response. Messages are {packet, 2} over TCP, {packet, 4} inside TLS (inet_tls_dist keeps its socket in
 // {packet, 4} from the start). See erl_dist_protocol "Distribution Handshake" and OTP's dist_util.
+import { Buffer } from "node:buffer";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Socket } from "node:net";
 import { watchDeadline } from "../common/deadline.js";

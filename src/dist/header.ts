@@ -1,5 +1,6 @@
 // The normal distribution header (tag 68) and fragmented messages (tags 69 and 70), receive side: the atom cache
 // that headers update and refer to, and reassembly of fragments. See erl_ext_dist "Distribution Header".
+import { Buffer } from "node:buffer";
 import { internForDecode, type Atom } from "../etf/types.js";
 import { DistError } from "./errors.js";
 

@@ -1,5 +1,6 @@
 // The options of TLS distribution, as OTP's -ssl_dist_optfile holds them for its server and client sides, and the
 // reading of such an option file, so that one file serves BEAM and erldist.
+import { Buffer } from "node:buffer";
 import { readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { ErlangTextError, parseErlangTerm, type TextTerm } from "./erlang-text.js";

@@ -1,5 +1,6 @@
 // epmd client: register this node (ALIVE2, the socket held for the node's lifetime), look up a node's port
 // (PORT_PLEASE2) and list names (NAMES), as OTP's erl_epmd does.
+import { Buffer } from "node:buffer";
 import { EventEmitter } from "node:events";
 import { connect, type Socket } from "node:net";
 import { withDeadline, type Expiry } from "../common/deadline.js";

@@ -1,5 +1,6 @@
 // The epmd wire protocol (erl_dist_protocol, "EPMD Protocol"): requests are <<Length:16, Request>>; each function
 // here builds or parses one message and nothing else, so client and server share them.
+import { Buffer } from "node:buffer";
 import { EpmdError } from "./errors.js";
 
 export const ALIVE2_REQ = 120;

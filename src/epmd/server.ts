@@ -1,6 +1,7 @@
 // A built-in epmd: real erl nodes register with it (ALIVE2) and find each other through it (PORT_PLEASE2), and
 // `epmd -names` lists them (NAMES). A registration lasts as long as its connection. Garbage on the port closes
 // only the connection that sent it.
+import { Buffer } from "node:buffer";
 import { EventEmitter } from "node:events";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { randomInt } from "node:crypto";

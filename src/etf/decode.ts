@@ -2,7 +2,7 @@
 // checked against the bytes that remain before anything is allocated for it, nesting is bounded, and compressed
 // terms are inflated only up to a limit. Failures are DecodeErrors with the offset of the offending byte.
 
-import { isUtf8 } from "node:buffer";
+import { Buffer, isUtf8 } from "node:buffer";
 import { inflateSync } from "node:zlib";
 import { DecodeError, type DecodeErrorReason } from "./errors.js";
 import { NativeRecord, repeatedFieldIndex } from "./native-record.js";

@@ -2,6 +2,7 @@
 // ([{atom, value}], Elixir's [a: 1]) and maps read as plain objects. Nothing here changes how terms encode: these
 // build and read ordinary maps, lists and tuples.
 
+import { Buffer } from "node:buffer";
 import { Atom, Tuple, atom, type Encodable, type Term } from "./types.js";
 
 /**

@@ -2,6 +2,7 @@
 // encodings that fit in it, as Node's Buffer pool) and returned as views of it: no copy, and no allocation but the
 // view. A term that outgrows the slab moves to a buffer of its own, which is handed over whole.
 
+import { Buffer } from "node:buffer";
 import { deflateSync } from "node:zlib";
 import { EncodeError } from "./errors.js";
 import { NativeRecord, repeatedFieldIndex } from "./native-record.js";

@@ -1,5 +1,6 @@
 // Exact term equality, as Erlang's =:= sees the terms that two JS values encode to.
 
+import { Buffer } from "node:buffer";
 import {
   Atom,
   BitBinary,

@@ -2,6 +2,7 @@
 // asks, String.Tokenizer) and how strings are escaped (Code.Identifier.escape/4, String.printable?/2), per Elixir
 // release. Kept apart from format-elixir.ts, which lays out terms.
 
+import { Buffer } from "node:buffer";
 import { identifierLookup } from "./format-elixir-unicode.js";
 
 /** An Elixir release as [major, minor]. */

@@ -2,6 +2,7 @@
 // NaiveDateTime and DateTime as sigils, Date.Range, MapSet, Range, Regex and Version.Requirement as expressions, URI
 // and Version as structs that leave out fields holding their defaults. Used by format-elixir.ts.
 
+import { Buffer } from "node:buffer";
 import { REGEX_ESCAPES, atLeast, escapeBytes, type ElixirVersion } from "./format-elixir-atoms.js";
 import { Atom, BitBinary, Tuple } from "./types.js";
 

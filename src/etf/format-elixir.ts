@@ -5,6 +5,7 @@
 // peer (which struct modules it has loaded, its numbers for other nodes, the names of local funs) is described on
 // ElixirFormatOptions and in the README.
 
+import { Buffer } from "node:buffer";
 import { atLeast, atomKey, atomLiteral, atomRemoteCall, escapeBytes, isAsciiPrintableList, isPrintableBinary, type ElixirVersion } from "./format-elixir-atoms.js";
 import { STANDARD_STRUCTS, binaryBytes, type Context, type Doc, type StructPrinter } from "./format-elixir-structs.js";
 import { format } from "./format.js";

@@ -1,6 +1,7 @@
 // The text of single terms as OTP writes them in `io_lib:format("~tp", [T])`: atoms (io_lib's quoting), strings,
 // binaries, floats (float_to_list(F, [short])), and the atoms that erts itself prints inside funs (fun_to_list/1,
 // which has quoting rules of its own and writes UTF-8 bytes, so ~tp shows them as Latin-1 characters).
+import { Buffer } from "node:buffer";
 
 /** Which code points ~tp takes for printable text: io:printable_range(), set by `erl +pc` (default latin1). */
 export type PrintableRange = "latin1" | "unicode";

@@ -2,6 +2,7 @@
 // shell's and the logger's notation), or with { syntax: "elixir" } what Elixir's inspect/1 writes. JS values that
 // encode as terms format as the term they encode to. Every term type's util.inspect uses it.
 
+import { Buffer } from "node:buffer";
 import { inspect as nodeInspect } from "node:util";
 import { formatElixir, type ElixirFormatOptions } from "./format-elixir.js";
 import { NativeRecord } from "./native-record.js";

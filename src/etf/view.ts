@@ -1,6 +1,7 @@
 // Making Buffer views fast. Buffer#subarray goes through the typed-array species protocol; constructing Node's
 // FastBuffer (the class of every Buffer, which Buffer[Symbol.species] returns) directly takes half the time and
 // yields the same genuine Buffer (same prototype, so deepStrictEqual and matchers treat it as one).
+import { Buffer } from "node:buffer";
 
 type BufferCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => Buffer;
 const species = (Buffer as unknown as { [Symbol.species]?: unknown })[Symbol.species];

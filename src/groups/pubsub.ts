@@ -4,6 +4,7 @@
 // to its members on other nodes, each of which hands it to its node's local subscribers. erldist joins one listener
 // to every group of the pool (so each broadcast reaches it exactly once, whichever group the sender picked) and
 // registers it under each group's name (for direct_broadcast); its subscribers are JS subscriptions.
+import { Buffer } from "node:buffer";
 import { EventEmitter } from "node:events";
 import { Atom, Tuple, atom, isAtom, tuple, type Encodable, type Term } from "../etf/index.js";
 import { NodeError, ignorable, type ErlProcess, type Node, type NodeName } from "../node/index.js";

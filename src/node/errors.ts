@@ -1,5 +1,6 @@
 // Typed errors of the node layer, and the one-line explanations of Erlang reasons that CallError messages carry.
 
+import { Buffer } from "node:buffer";
 import { CodedError } from "../common/coded-error.js";
 import { format } from "../etf/format.js";
 import { Atom, ImproperList, Tuple, atom, improperList, isAtom, taggedTuple, type Encodable, type Term } from "../etf/index.js";

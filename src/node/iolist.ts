@@ -1,5 +1,6 @@
 // Text from Erlang I/O data: chardata (nested lists of code points and UTF-8 binaries, what io_lib:format("~tp")
 // and io:put_chars with the unicode encoding give) and latin-1 iolists (lists of bytes and binaries of bytes).
+import { Buffer } from "node:buffer";
 import { StringDecoder } from "node:string_decoder";
 import type { Term } from "../etf/index.js";
 

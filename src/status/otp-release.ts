@@ -1,5 +1,6 @@
 // The OTP release of each connected node: asked once per connection (rpc erlang:system_info(otp_release)), kept
 // until that connection goes down. A peer that does not answer (an erldist node runs no rex) stays null.
+import { Buffer } from "node:buffer";
 import { atom, charlistToString, type Term } from "../etf/index.js";
 import type { Node } from "../node/index.js";
 

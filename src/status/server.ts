@@ -3,6 +3,7 @@
 // (/readyz: the node joined what discovery found and is not shutting down, see readiness.ts), over a node, its
 // discovery loops, and the pg scopes and PubSub clients in use on it. It only reads the node's public API; the
 // cookie is not on it.
+import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
