@@ -7,6 +7,8 @@ import type { Term } from "../etf/index.js";
 import { NodeError } from "./errors.js";
 
 const NONE = Symbol("none");
+const ANY = (): boolean => true;
+const NO_OPTIONS: ReceiveOptions = {};
 
 export interface ReceiveOptions {
   /** Milliseconds to wait for a matching message (default: forever). */
@@ -66,10 +68,14 @@ export class Mailbox {
    */
   receive<T extends Term>(match: (message: Term) => message is T, options?: ReceiveOptions): Promise<T>;
   receive(match?: (message: Term) => boolean, options?: ReceiveOptions): Promise<Term>;
-  receive(match: (message: Term) => boolean = () => true, options: ReceiveOptions = {}): Promise<Term> {
+  receive(match: (message: Term) => boolean = ANY, options: ReceiveOptions = NO_OPTIONS): Promise<Term> {
     const found = this.take(match);
     if (found !== NONE) return Promise.resolve(found);
     if (this.closedBy) return Promise.reject(this.closedWith);
+    if (options.signal === undefined && (options.timeout === undefined || !Number.isFinite(options.timeout))) {
+      // Unbounded (the usual receive): nothing to watch, so the waiter settles the promise directly.
+      return new Promise((resolve, reject) => void this.waiters.push({ match, resolve, reject }));
+    }
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         match,
