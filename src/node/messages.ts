@@ -1,6 +1,6 @@
 // The messages the runtime itself puts in mailboxes ('DOWN', 'EXIT', spawn_reply), built and matched in one place,
 // and how a term sent between local processes arrives: as the term it encodes to, exactly as over the wire.
-import { Reference, Tuple, atom, decode, encode, equals, isAtom, tuple, type Encodable, type Pid, type Term, type TermOptions } from "../etf/index.js";
+import { ImproperList, Reference, Tuple, atom, decode, encode, equals, isAtom, tuple, type Encodable, type Pid, type Term, type TermOptions } from "../etf/index.js";
 
 /** A message sent between local processes arrives as it would over the wire: as the term it encodes to. */
 export function asReceived(message: Encodable, terms: TermOptions): Term {
@@ -14,7 +14,18 @@ export function downMessage(ref: Reference, target: Encodable, reason: Encodable
 
 /** True for `{'DOWN', Ref, process, Target, Reason}` of the monitor `ref`. */
 export function isDown(message: Term, ref: Reference): boolean {
-  return message instanceof Tuple && message.length === 5 && isAtom(message.elements[0], "DOWN") && equals(message.elements[1], ref);
+  return message instanceof Tuple && message.length === 5 && isAtom(message.elements[0], "DOWN") && sameReference(message.elements[1], ref);
+}
+
+/** True when `term` is the reference `ref` (=:=), compared field by field: receives test every message with it. */
+export function sameReference(term: Term, ref: Reference): boolean {
+  if (!(term instanceof Reference)) return false;
+  if (term === ref) return true;
+  const a = term.ids;
+  const b = ref.ids;
+  if (a.length !== b.length || term.creation !== ref.creation || term.node.name !== ref.node.name) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The reason of a 'DOWN' message (see isDown). */
@@ -40,5 +51,11 @@ export function isSpawnReply(message: Term, reqId: Reference): boolean {
 
 /** True for `{Tag, Reply}`: a gen_server reply to the call tagged `tag`. */
 export function isReply(message: Term, tag: Encodable): boolean {
-  return message instanceof Tuple && message.length === 2 && equals(message.elements[0], tag as Term);
+  if (!(message instanceof Tuple) || message.length !== 2) return false;
+  const got = message.elements[0];
+  // The tag of an OTP 24+ call, [alias | Alias], compared without equals' general walk.
+  if (tag instanceof ImproperList && tag.tail instanceof Reference && tag.elements.length === 1) {
+    return got instanceof ImproperList && got.elements.length === 1 && sameReference(got.tail, tag.tail) && equals(got.elements[0], tag.elements[0] as Term);
+  }
+  return equals(got, tag as Term);
 }

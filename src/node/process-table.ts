@@ -37,13 +37,26 @@ export interface SpawnRequest {
   reqId: Reference;
 }
 
-/** Identifies a reference of this table (a monitor's, an alias's, a request's). */
+/**
+ * How the table keys a reference (a monitor's, an alias's, a request's): a number for the references this node
+ * makes (see ProcessTable.keyOf), a string for any other.
+ */
+export type RefKey = number | string;
+
+/** Identifies any reference, as a string (ProcessTable.keyOf keys this node's own more cheaply). */
 export function refKey(ref: Reference): string {
   const ids = ref.ids;
   // Three words is what every reference of OTP 23+ has (and this node's): no join for them (refKey is on every
   // monitor, alias and reply lookup).
   if (ids.length === 3) return `${ref.node.name}/${ref.creation}/${ids[0]}.${ids[1]}.${ids[2]}`;
   return `${ref.node.name}/${ref.creation}/${ids.join(".")}`;
+}
+
+/** What one process holds, by key; each set made when first needed (most processes hold few kinds of things). */
+interface Owned {
+  names: Set<string> | undefined;
+  aliases: Set<RefKey> | undefined;
+  held: Set<RefKey> | undefined;
 }
 
 /** Where a local pid's process is kept: pids are made with a 15-bit id and the rest of the counter in serial. */
@@ -54,20 +67,22 @@ function pidKey(pid: Pid): number {
 export class ProcessTable {
   private readonly byPid = new Map<number, ErlProcess>();
   private readonly names = new Map<string, ErlProcess>();
-  private readonly aliases = new Map<string, { process: ErlProcess; priority: boolean }>();
+  private readonly aliases = new Map<RefKey, { process: ErlProcess; priority: boolean }>();
   /** Monitors local processes hold, by reference. */
-  private readonly held = new Map<string, HeldMonitor>();
+  private readonly held = new Map<RefKey, HeldMonitor>();
   /**
    * What each process holds (names, aliases, monitors), by key: so that an exit frees its own entries without a
    * scan of every process's (a gen_server call makes an alias and a monitor, and many may be in flight).
    */
-  private readonly owned = new Map<ErlProcess, { names: Set<string>; aliases: Set<string>; held: Set<string> }>();
+  private readonly owned = new Map<ErlProcess, Owned>();
   /** Monitors remote processes hold on local ones: by the watched process, then by reference. */
-  private readonly watchers = new Map<ErlProcess, Map<string, Watcher>>();
-  /** Spawn requests waiting for their reply, by request id. */
-  readonly spawnRequests = new Map<string, SpawnRequest>();
+  private readonly watchers = new Map<ErlProcess, Map<RefKey, Watcher>>();
+  /** Spawn requests waiting for their reply, by request id (keyOf). */
+  readonly spawnRequests = new Map<RefKey, SpawnRequest>();
   private nextPid = 1;
   private nextRef = 1;
+  /** The third word of every reference this node makes: random, so that references of restarted nodes differ. */
+  private readonly refSalt = randomInt(0, 0xffffffff);
 
   constructor(
     /** The node's name, as pids and references carry it. */
@@ -81,19 +96,31 @@ export class ProcessTable {
     return new Pid(atom(this.nodeName), id & 0x7fff, id >>> 15, this.creation);
   }
 
-  /** A new reference of this node (the third word random, so references of restarted nodes differ). */
+  /** A new reference of this node: a counter in the first two words, the node's random salt in the third. */
   makeRef(): Reference {
     const n = this.nextRef++;
-    return new Reference(atom(this.nodeName), this.creation, [n & 0x3ffff, Math.floor(n / 0x40000) >>> 0, randomInt(0, 0xffffffff)]);
+    return new Reference(atom(this.nodeName), this.creation, [n & 0x3ffff, Math.floor(n / 0x40000) >>> 0, this.refSalt]);
+  }
+
+  /**
+   * The key of `ref` in this table: for a reference this node made, its counter (a number: no string to build and
+   * hash on every monitor, alias and reply lookup); for any other, refKey's string.
+   */
+  keyOf(ref: Reference): RefKey {
+    const ids = ref.ids;
+    if (ids.length === 3 && ids[2] === this.refSalt && ids[0] < 0x40000 && ref.creation === this.creation && ref.node.name === this.nodeName) {
+      return ids[0] + ids[1] * 0x40000;
+    }
+    return refKey(ref);
   }
 
   add(process: ErlProcess): void {
     this.byPid.set(pidKey(process.pid), process);
   }
 
-  private ownedBy(process: ErlProcess): { names: Set<string>; aliases: Set<string>; held: Set<string> } {
+  private ownedBy(process: ErlProcess): Owned {
     let owned = this.owned.get(process);
-    if (!owned) this.owned.set(process, (owned = { names: new Set(), aliases: new Set(), held: new Set() }));
+    if (!owned) this.owned.set(process, (owned = { names: undefined, aliases: undefined, held: undefined }));
     return owned;
   }
 
@@ -105,15 +132,15 @@ export class ProcessTable {
     this.byPid.delete(pidKey(process.pid));
     const owned = this.owned.get(process);
     if (owned) {
-      for (const name of owned.names) if (this.names.get(name) === process) this.names.delete(name);
-      for (const key of owned.aliases) this.aliases.delete(key);
-      owned.names.clear();
-      owned.aliases.clear();
-      if (owned.held.size === 0) this.owned.delete(process);
+      if (owned.names) for (const name of owned.names) if (this.names.get(name) === process) this.names.delete(name);
+      if (owned.aliases) for (const key of owned.aliases) this.aliases.delete(key);
+      owned.names = owned.aliases = undefined;
+      if (!owned.held?.size) this.owned.delete(process);
     }
-    const watchers = [...(this.watchers.get(process)?.values() ?? [])];
+    const watchers = this.watchers.get(process);
+    if (watchers === undefined) return [];
     this.watchers.delete(process);
-    return watchers;
+    return [...watchers.values()];
   }
 
   /** Every live process. */
@@ -142,14 +169,14 @@ export class ProcessTable {
     const holder = this.names.get(name);
     if (holder && holder !== process) return holder;
     this.names.set(name, process);
-    this.ownedBy(process).names.add(name);
+    (this.ownedBy(process).names ??= new Set()).add(name);
     return undefined;
   }
 
   unregister(name: string): boolean {
     const holder = this.names.get(name);
     if (!holder) return false;
-    this.owned.get(holder)?.names.delete(name);
+    this.owned.get(holder)?.names?.delete(name);
     return this.names.delete(name);
   }
 
@@ -157,22 +184,22 @@ export class ProcessTable {
 
   addAlias(process: ErlProcess, priority: boolean): Reference {
     const alias = this.makeRef();
-    const key = refKey(alias);
+    const key = this.keyOf(alias);
     this.aliases.set(key, { process, priority });
-    this.ownedBy(process).aliases.add(key);
+    (this.ownedBy(process).aliases ??= new Set()).add(key);
     return alias;
   }
 
   /** The active alias `ref`, if it is one: its process, and whether it is a priority alias. */
   alias(ref: Reference): { process: ErlProcess; priority: boolean } | undefined {
-    return this.aliases.get(refKey(ref));
+    return this.aliases.get(this.keyOf(ref));
   }
 
   /** Deactivates `ref` if it is an alias of `process`; true if it was. */
   removeAlias(process: ErlProcess, ref: Reference): boolean {
-    const key = refKey(ref);
+    const key = this.keyOf(ref);
     if (this.aliases.get(key)?.process !== process) return false;
-    this.owned.get(process)?.aliases.delete(key);
+    this.owned.get(process)?.aliases?.delete(key);
     return this.aliases.delete(key);
   }
 
@@ -180,14 +207,14 @@ export class ProcessTable {
 
   /** Records a monitor a local process holds. */
   addHeld(monitor: HeldMonitor): void {
-    const key = refKey(monitor.ref);
+    const key = this.keyOf(monitor.ref);
     this.held.set(key, monitor);
-    this.ownedBy(monitor.process).held.add(key);
+    (this.ownedBy(monitor.process).held ??= new Set()).add(key);
   }
 
   /** The monitor `ref` a local process holds, if any. */
   heldMonitor(ref: Reference): HeldMonitor | undefined {
-    return this.held.get(refKey(ref));
+    return this.held.get(this.keyOf(ref));
   }
 
   /** How many monitors local processes hold. */
@@ -203,13 +230,13 @@ export class ProcessTable {
 
   /** Removes and returns the monitor `ref` a local process holds. */
   takeHeld(ref: Reference): HeldMonitor | undefined {
-    const key = refKey(ref);
+    const key = this.keyOf(ref);
     const monitor = this.held.get(key);
     if (!monitor) return undefined;
     this.held.delete(key);
     const owned = this.owned.get(monitor.process);
-    owned?.held.delete(key);
-    if (owned && owned.held.size === 0 && !monitor.process.alive) this.owned.delete(monitor.process);
+    owned?.held?.delete(key);
+    if (owned && !owned.held?.size && !monitor.process.alive) this.owned.delete(monitor.process);
     return monitor;
   }
 
@@ -223,10 +250,10 @@ export class ProcessTable {
   addWatcher(process: ErlProcess, watcher: Watcher): void {
     let list = this.watchers.get(process);
     if (!list) this.watchers.set(process, (list = new Map()));
-    list.set(refKey(watcher.ref), watcher);
+    list.set(this.keyOf(watcher.ref), watcher);
   }
 
   removeWatcher(process: ErlProcess, ref: Reference): void {
-    this.watchers.get(process)?.delete(refKey(ref));
+    this.watchers.get(process)?.delete(this.keyOf(ref));
   }
 }

@@ -4,7 +4,7 @@
 import { Atom, Pid, Reference, atom, type Term, type TermOptions } from "../etf/index.js";
 import { ALTACT_FLAG, type ControlMessage, type DistConnection } from "../dist/index.js";
 import { asReceived, downMessage, spawnReplyMessage } from "./messages.js";
-import { refKey, type ProcessTable } from "./process-table.js";
+import type { ProcessTable } from "./process-table.js";
 import type { ErlProcess } from "./process.js";
 
 export class Router {
@@ -140,7 +140,7 @@ export class Router {
 
   /** The answer to a spawn request of a local process: the new pid, or why there is none. */
   private spawnReply(reqId: Reference, result: Pid | Atom): void {
-    const key = refKey(reqId);
+    const key = this.table.keyOf(reqId);
     const request = this.table.spawnRequests.get(key);
     if (!request) return;
     this.table.spawnRequests.delete(key);

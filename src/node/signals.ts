@@ -7,7 +7,7 @@ import { checkDestination, ignorable, type CheckedDestination, type Destination,
 import { NodeError } from "./errors.js";
 import { asReceived, downMessage, spawnReplyMessage } from "./messages.js";
 import { ErlProcess, type AliasOptions, type ExitOptions, type ProcessHost, type SendOptions, type SpawnRequestOptions } from "./process.js";
-import { refKey, type ProcessTable } from "./process-table.js";
+import type { ProcessTable } from "./process-table.js";
 
 /** The node's connections, as signals need them. */
 export interface SignalRoutes {
@@ -191,13 +191,13 @@ export class Signals implements ProcessHost {
     }
     const [module, fn, args] = mfa;
     if (options.monitor) this.table.addHeld({ process, target: atom("undefined"), toProc: undefined, peer, ref: reqId });
-    this.table.spawnRequests.set(refKey(reqId), { process, reply, peer, reqId });
+    this.table.spawnRequests.set(this.table.keyOf(reqId), { process, reply, peer, reqId });
     const groupLeader = options.groupLeader ?? process.pid;
     const optList = options.monitor ? [atom("monitor")] : [];
     try {
       await connection.spawnRequest(reqId, process.pid, groupLeader, tuple(atom(module), atom(fn), args.length), optList, args);
     } catch (err) {
-      this.table.spawnRequests.delete(refKey(reqId));
+      this.table.spawnRequests.delete(this.table.keyOf(reqId));
       this.table.takeHeld(reqId);
       throw err;
     }

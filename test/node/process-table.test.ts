@@ -1,7 +1,7 @@
 // The process table on its own: pids and references, names, aliases, and the monitors both ways, with what an
 // exiting process leaves behind. (What signals do with the table is proven against real erl in the other files.)
 import { describe, expect, it } from "vitest";
-import { Pid, Reference, atom } from "../../src/etf/index.js";
+import { Atom, Pid, Reference, atom } from "../../src/etf/index.js";
 import { ErlProcess, type ProcessHost } from "../../src/node/process.js";
 import { ProcessTable, refKey } from "../../src/node/process-table.js";
 
@@ -34,6 +34,24 @@ describe("the process table", () => {
     const refs = Array.from({ length: 1000 }, () => table.makeRef());
     expect(new Set(refs.map(refKey)).size).toBe(1000);
     expect(refs.every((ref) => ref.node === atom(NAME) && ref.creation === 42 && ref.ids.length === 3)).toBe(true);
+  });
+
+  it("keys its own references by their counter, the same for a decoded copy, and any other reference by refKey", () => {
+    const table = new ProcessTable(NAME, 42);
+    const refs = Array.from({ length: 1000 }, () => table.makeRef());
+    const keys = refs.map((ref) => table.keyOf(ref));
+    expect(keys.every((key) => typeof key === "number")).toBe(true);
+    expect(new Set(keys).size).toBe(1000);
+    const [first] = refs;
+    expect(table.keyOf(new Reference(new Atom(NAME), 42, [...first.ids]))).toBe(keys[0]); // as decoded: equal, not identical
+    // Look-alikes that are not this node's: another node, an earlier incarnation, another salt, more words.
+    const others = [
+      new Reference(atom("other@host"), 42, [...first.ids]),
+      new Reference(atom(NAME), 41, [...first.ids]),
+      new Reference(atom(NAME), 42, [first.ids[0], first.ids[1], (first.ids[2] + 1) >>> 0]),
+      new Reference(atom(NAME), 42, [...first.ids, 0]),
+    ];
+    for (const other of others) expect(table.keyOf(other)).toBe(refKey(other));
   });
 
   it("registers a name to one process at a time and resolves names and pids alike", () => {

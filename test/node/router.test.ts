@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { ALTACT_FLAG, makeControl, parseControl, type DistConnection } from "../../src/dist/index.js";
 import { Pid, Reference, atom, decode, encode, tuple, type Encodable, type Term } from "../../src/etf/index.js";
-import { ProcessTable, refKey } from "../../src/node/process-table.js";
+import { ProcessTable } from "../../src/node/process-table.js";
 import { Router } from "../../src/node/router.js";
 import { Signals, type SignalRoutes } from "../../src/node/signals.js";
 
@@ -135,7 +135,7 @@ describe("the router", () => {
     expect(calls).toEqual([["spawnReply", reqId, remote, 0, atom("notsup")]]);
     const p = signals.spawn();
     const mine = table.makeRef();
-    table.spawnRequests.set(refKey(mine), { process: p, reply: "yes", peer: PEER, reqId: mine });
+    table.spawnRequests.set(table.keyOf(mine), { process: p, reply: "yes", peer: PEER, reqId: mine });
     table.addHeld({ process: p, ref: mine, peer: PEER, target: atom("undefined"), toProc: undefined });
     route("SPAWN_REPLY", { reqId: mine, to: p.pid, flags: 2, result: remote });
     expect(await queued(p)).toEqual(tuple(atom("spawn_reply"), mine, atom("ok"), remote));
