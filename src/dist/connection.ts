@@ -21,6 +21,7 @@ import type { Handshake } from "./handshake.js";
 import { FrameWriter, newWriterStats } from "./frame-writer.js";
 import { FrameReader, TICK_FRAME } from "./frame-reader.js";
 import { PacketDecoder } from "./packet-decoder.js";
+import { readChunks } from "./socket-reads.js";
 import { Ticker, type TickerTimer } from "./ticker.js";
 
 export { FRAGMENT_SIZE, DEFAULT_BUSY_LIMIT, DEFAULT_MAX_QUEUED_BYTES } from "./frame-writer.js";
@@ -136,10 +137,10 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
       timeout: () => this.shutdown(new DistError("timeout", `${this.peerName} has been silent for longer than net_ticktime (tick timeout)`)),
       timer: options.tickTimer,
     });
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (err) => this.shutdown(new DistError("closed", `the connection to ${this.peerName} failed: ${err.message}`, { cause: err })));
     socket.on("close", () => this.shutdown(new DistError("closed", `${this.peerName} closed the connection`)));
     if (handshake.rest.length > 0) queueMicrotask(() => this.onData(handshake.rest));
+    readChunks(socket, (chunk) => this.onData(chunk)); // after the rest: chunks that came meanwhile follow it
   }
 
   /** Control messages by kind, each way (see ControlStats): counted so far, as a new object on each read. */

@@ -5,6 +5,7 @@
 import type { Socket } from "node:net";
 import { DistError, TlsError } from "./errors.js";
 import { FrameReader } from "./frame-reader.js";
+import { readChunks } from "./socket-reads.js";
 
 /** No handshake message comes near this (a name message is at most 274 bytes); 2-byte lengths cannot exceed it. */
 const MAX_HANDSHAKE_PACKET = 0xffff;
@@ -23,6 +24,7 @@ export class PacketReader {
   private failure: Error | undefined;
   private delivered = false;
   private readonly plain: boolean;
+  private readonly stopReading: () => void;
   private readonly onData = (chunk: Buffer) => {
     this.frames.push(chunk);
     this.deliver();
@@ -46,7 +48,7 @@ export class PacketReader {
       what: "a handshake message",
       advice: "no handshake message is that long, so the peer is not speaking the distribution protocol",
     });
-    socket.on("data", this.onData);
+    this.stopReading = readChunks(socket, this.onData);
     socket.on("end", this.onEnd);
     socket.on("close", this.onEnd);
     socket.on("error", this.onError);
@@ -71,7 +73,7 @@ export class PacketReader {
 
   /** Stops reading and returns the bytes received but not consumed. */
   takeRest(): Buffer {
-    this.socket.off("data", this.onData);
+    this.stopReading();
     this.socket.off("end", this.onEnd);
     this.socket.off("close", this.onEnd);
     this.socket.off("error", this.onError);
