@@ -228,16 +228,8 @@ export function encodeFrame(prefix: Uint8Array, terms: readonly Encodable[], ver
   begin();
   let i = 0; // which term failed, for the error's path
   try {
-    ensure(4);
-    pos += 4;
-    writeRaw(prefix);
-    for (; i < terms.length; i++) {
-      if (versioned) {
-        ensure(1);
-        out[pos++] = T.VERSION;
-      }
-      writeTerm(terms[i], 0);
-    }
+    startFrame(prefix);
+    for (; i < terms.length; i++) writeFrameTerm(terms[i], versioned);
   } catch (err) {
     throw encodeFailure(terms[i], err);
   }
@@ -264,15 +256,9 @@ export function encodeFrameSegments(
   let controlEnd = 0;
   let i = 0; // which term failed, for the error's path
   try {
-    ensure(4);
-    pos += 4;
-    writeRaw(prefix);
+    startFrame(prefix);
     for (; i < terms.length; i++) {
-      if (versioned) {
-        ensure(1);
-        out[pos++] = T.VERSION;
-      }
-      writeTerm(terms[i], 0);
+      writeFrameTerm(terms[i], versioned);
       if (i === 0) controlEnd = lengthOf(parts) + (pos - base);
     }
   } catch (err) {
@@ -280,9 +266,7 @@ export function encodeFrameSegments(
     throw encodeFailure(terms[i], err);
   }
   segments = undefined;
-  parts.push(finish());
-  u32Into(parts[0], lengthOf(parts) - 4);
-  return { parts, controlEnd };
+  return finishSegments(parts, controlEnd);
 }
 
 /** A frame as encodeFrameSegments returns it: the buffers to write in order, and where the control message ends. */
@@ -318,23 +302,10 @@ export function encodeFrameInto(
   let controlEnd = 0;
   let term = control; // the term being written, for the error's path
   try {
-    ensure(4);
-    pos += 4;
-    writeRaw(prefix);
-    if (versioned) {
-      ensure(1);
-      out[pos++] = T.VERSION;
-    }
-    writeTerm(control, 0);
+    startFrame(prefix);
+    writeFrameTerm(control, versioned);
     controlEnd = lengthOf(intoSegments) + (pos - base);
-    if (payload !== undefined) {
-      term = payload;
-      if (versioned) {
-        ensure(1);
-        out[pos++] = T.VERSION;
-      }
-      writeTerm(payload, 0);
-    }
+    if (payload !== undefined) writeFrameTerm((term = payload), versioned);
   } catch (err) {
     segments = into = undefined;
     throw encodeFailure(term, err);
@@ -346,7 +317,27 @@ export function encodeFrameInto(
     reset();
     return end;
   }
-  const parts = intoSegments.slice();
+  return finishSegments(intoSegments.slice(), controlEnd);
+}
+
+/** A frame's start: room for its 4-byte length (filled in at the end), then `prefix`. */
+function startFrame(prefix: Uint8Array): void {
+  ensure(4);
+  pos += 4;
+  writeRaw(prefix);
+}
+
+/** One of a frame's terms, after its own version byte when `versioned` (pass-through frames). */
+function writeFrameTerm(term: Encodable, versioned: boolean): void {
+  if (versioned) {
+    ensure(1);
+    out[pos++] = T.VERSION;
+  }
+  writeTerm(term, 0);
+}
+
+/** Ends a frame cut into segments: the last bytes become its last part, and its length goes in the first. */
+function finishSegments(parts: Buffer[], controlEnd: number): FrameSegments {
   parts.push(finish());
   u32Into(parts[0], lengthOf(parts) - 4);
   return { parts, controlEnd };
