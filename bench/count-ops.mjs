@@ -7,7 +7,8 @@
 // one operation, start-up left out. Pass another tree's folder as the first argument to measure that version.
 // Workloads: ints-decode, ints-encode (a list of 100,000 integers, a third of them below 256), floats-decode,
 // floats-encode (10,000 floats), message-in (a REG_SEND of {n, I} with a distribution header, decoded and parsed as a
-// connection does), message-out (the same message through FrameWriter.send into a sink that takes everything).
+// connection does), message-in-cached (the same with its atoms as atom cache references, as BEAM sends it),
+// message-out (the same message through FrameWriter.send into a sink that takes everything).
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -58,6 +59,25 @@ async function operation() {
         if (parseControl(decoded.control, decoded.payload).kind !== "REG_SEND") throw new Error("not a REG_SEND");
       };
     }
+    case "message-in-cached": {
+      // The same message as BEAM sends it: its four atoms as atom cache references, entered by the first packet.
+      const { PacketDecoder } = await from("dist/packet-decoder.js");
+      const { parseControl } = await from("dist/control.js");
+      const text = (t) => [t.length, ...Buffer.from(t)];
+      const seed = [3, 0x88, 0x88, 0, 0, ...text("b@127.0.0.1"), 1, ...text(""), 2, ...text("c4"), 3, ...text("n")];
+      const refer = [3, 0, 0, 0, 0, 1, 2, 3];
+      const u32 = (n) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+      const body = [104, 4, 97, 6, 88, 82, 0, ...u32(81), ...u32(0), ...u32(1764570000), 82, 1, 82, 2, 104, 2, 82, 3, 98, ...u32(12345)];
+      const packet = (header) => Buffer.from([131, 68, header[0] + 1, ...header.slice(1), ...body]);
+      const decoder = new PacketDecoder("b@127.0.0.1", undefined, 1 << 26, { fragmentsIn: 0, atomCacheRefsIn: 0 });
+      const first = decoder.decode(packet(seed));
+      if (first.payload.elements[0] !== atom("n") || first.control.elements[1].node !== atom("b@127.0.0.1")) throw new Error("bad packet");
+      const steady = packet(refer);
+      return () => {
+        const decoded = decoder.decode(steady);
+        if (parseControl(decoded.control, decoded.payload).kind !== "REG_SEND") throw new Error("not a REG_SEND");
+      };
+    }
     case "message-out": {
       const { FrameWriter } = await from("dist/frame-writer.js");
       const sink = { write: () => true, cork() {}, uncork() {}, writableLength: 0 };
@@ -68,7 +88,7 @@ async function operation() {
       return () => void writer.send(tuple(6, sender, unused, name), tuple(atom("n"), i++));
     }
     default:
-      throw new Error(`unknown workload '${workload}': ints-decode, ints-encode, floats-decode, floats-encode, message-in or message-out`);
+      throw new Error(`unknown workload '${workload}': ints-decode, ints-encode, floats-decode, floats-encode, message-in, message-in-cached or message-out`);
   }
 }
 

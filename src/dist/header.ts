@@ -21,28 +21,29 @@ function bad(detail: string): never {
 
 /**
  * Reads the atom cache part of a header at `offset` (the NumberOfAtomCacheRefs byte), updating `cache` with new
- * entries. Returns the atoms in reference order (what ATOM_CACHE_REF indexes) and the offset after the header.
+ * entries, and puts the atoms in reference order (what ATOM_CACHE_REF indexes) into `refs`, resized to their number.
+ * Returns the offset after the header. (`refs` is the caller's so that a connection reuses one array per packet.)
  */
-export function readAtomCacheRefs(packet: Buffer, offset: number, cache: AtomCache): { refs: Atom[]; offset: number } {
+export function readAtomCacheRefs(packet: Buffer, offset: number, cache: AtomCache, refs: Atom[]): number {
   if (offset >= packet.length) bad("it ends before NumberOfAtomCacheRefs");
   const count = packet[offset++];
-  if (count === 0) return { refs: [], offset };
+  if (refs.length !== count) refs.length = count; // (a packet usually refers to as many atoms as the one before)
+  if (count === 0) return offset;
   const flagBytes = (count >> 1) + 1;
   if (offset + flagBytes > packet.length) bad("the flags are truncated");
   const flags = offset;
   offset += flagBytes;
-  const nibble = (index: number) => (packet[flags + (index >> 1)] >> ((index & 1) * 4)) & 0xf;
-  const longAtoms = (nibble(count) & 1) === 1;
-  const refs: Atom[] = new Array(count);
+  // Each reference has a 4-bit flag, two to a byte, low nibble first; the one after the last says "long atoms".
+  const longAtoms = ((packet[flags + (count >> 1)] >> ((count & 1) * 4)) & 1) === 1;
   for (let i = 0; i < count; i++) {
-    const flag = nibble(i);
+    const flag = (packet[flags + (i >> 1)] >> ((i & 1) * 4)) & 0xf;
     if (offset >= packet.length) bad("an atom cache reference is truncated");
     const index = ((flag & 7) << 8) | packet[offset++];
     if (flag & 8) {
       let length: number;
       if (longAtoms) {
         if (offset + 2 > packet.length) bad("an atom length is truncated");
-        length = packet.readUInt16BE(offset);
+        length = (packet[offset] << 8) | packet[offset + 1];
         offset += 2;
       } else {
         if (offset >= packet.length) bad("an atom length is truncated");
@@ -57,7 +58,7 @@ export function readAtomCacheRefs(packet: Buffer, offset: number, cache: AtomCac
     if (atom === undefined) bad(`reference ${i} names atom cache entry ${index}, which was never filled`);
     refs[i] = atom;
   }
-  return { refs, offset };
+  return offset;
 }
 
 /** A fragmented message being reassembled. */
@@ -86,7 +87,8 @@ export class Reassembler {
     const sequence = packet.readBigUInt64BE(1);
     const fragment = packet.readBigUInt64BE(9);
     if (fragment < 1n) bad("fragment ids count down to 1");
-    const { refs, offset } = readAtomCacheRefs(packet, 17, cache);
+    const refs: Atom[] = []; // kept with the sequence until its last fragment
+    const offset = readAtomCacheRefs(packet, 17, cache, refs);
     const data = packet.subarray(offset);
     if (fragment === 1n) return { refs, body: data };
     if (this.sequences.has(sequence)) bad(`fragment sequence ${sequence} started twice`);

@@ -23,6 +23,11 @@ export interface DecoderStats {
 export class PacketDecoder {
   private readonly atomCache = newAtomCache();
   private readonly reassembler: Reassembler;
+  /** The atoms a packet's header refers to, refilled for each packet (decoding keeps no hold of the array). */
+  private readonly refs: Atom[] = [];
+  /** Decode options with `refs` as the atom cache: for the control message, and for the payload (with `terms`). */
+  private readonly refsOptions: DecodeOptions;
+  private readonly payloadRefsOptions: DecodeOptions;
 
   constructor(
     /** The peer's name, for messages. */
@@ -33,6 +38,8 @@ export class PacketDecoder {
     private readonly stats: DecoderStats,
   ) {
     this.reassembler = new Reassembler(maxPacketSize);
+    this.refsOptions = { atomCache: this.refs };
+    this.payloadRefsOptions = { ...payloadOptions, atomCache: this.refs };
   }
 
   /**
@@ -47,7 +54,8 @@ export class PacketDecoder {
       }
       switch (packet[1]) {
         case DIST_HEADER: {
-          const { refs, offset } = readAtomCacheRefs(packet, 2, this.atomCache);
+          const refs = this.refs;
+          const offset = readAtomCacheRefs(packet, 2, this.atomCache, refs);
           this.stats.atomCacheRefsIn += refs.length;
           return this.terms(packet, offset, refs, false);
         }
@@ -72,12 +80,14 @@ export class PacketDecoder {
 
   /** The control message (and payload) at `offset`; `versioned`: each term has its own version byte. */
   private terms(body: Buffer, offset: number, atomCache: Atom[] | undefined, versioned: boolean): DecodedPacket {
-    // A packet without atom cache references decodes with the options made once (none, or the node's `terms`).
-    const options = atomCache === undefined || atomCache.length === 0 ? undefined : { atomCache };
+    // Options made once: none, or the node's `terms`, without atom cache references; with this packet's own, those
+    // made around `refs` (a fragmented message keeps an array of its own, so it gets new ones).
+    const cached = atomCache !== undefined && atomCache.length > 0;
+    const own = atomCache === this.refs;
+    const options = !cached ? undefined : own ? this.refsOptions : { atomCache };
     const first = decodeTerm(body, versioned ? skipVersion(body, offset) : offset, options);
     if (first.offset >= body.length) return { control: first.term, payload: undefined };
-    const terms = this.payloadOptions;
-    const payloadOptions = options === undefined ? terms : terms === undefined ? options : { ...terms, atomCache };
+    const payloadOptions = !cached ? this.payloadOptions : own ? this.payloadRefsOptions : { ...this.payloadOptions, atomCache };
     const second = decodeTerm(body, versioned ? skipVersion(body, first.offset) : first.offset, payloadOptions);
     if (second.offset !== body.length) throw new DecodeError("trailing_bytes", second.offset, "bytes after the payload");
     return { control: first.term, payload: second.term };

@@ -456,6 +456,10 @@ function readTerm(depth: number): Term {
     case T.SMALL_TUPLE:
       need(1);
       return readTupleElements(buf[pos++], depth, pos - 2);
+    case T.ATOM_CACHE_REF: // every atom of a message from BEAM, after its first
+      return asTermAtom(cachedAtom(pos - 1));
+    case T.NEW_PID:
+      return pidBody(T.NEW_PID);
     case T.NIL:
       return [];
     case T.LIST:
