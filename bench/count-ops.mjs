@@ -8,7 +8,8 @@
 // Workloads: ints-decode, ints-encode (a list of 100,000 integers, a third of them below 256), floats-decode,
 // floats-encode (10,000 floats), message-in (a REG_SEND of {n, I} with a distribution header, decoded and parsed as a
 // connection does), message-in-cached (the same with its atoms as atom cache references, as BEAM sends it),
-// message-out (the same message through FrameWriter.send into a sink that takes everything).
+// message-out (the same message through FrameWriter.send into a sink that takes everything), bulk-out (a 1 MiB binary
+// the same way).
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -87,8 +88,19 @@ async function operation() {
       let i = 0;
       return () => void writer.send(tuple(6, sender, unused, name), tuple(atom("n"), i++));
     }
+    case "bulk-out": {
+      // A 1 MiB binary through FrameWriter.send: written by reference, in 64 KiB fragments.
+      const { FrameWriter } = await from("dist/frame-writer.js");
+      const sink = { write: (_chunk, done) => void done?.(), cork() {}, uncork() {}, writableLength: 0 };
+      const writer = new FrameWriter(sink, { headers: true, fragments: true, peerName: "b@127.0.0.1" });
+      const name = atom("c6");
+      const unused = atom("");
+      const bin = atom("bin");
+      const chunk = Buffer.alloc(1 << 20);
+      return () => void writer.send(tuple(6, sender, unused, name), tuple(bin, chunk));
+    }
     default:
-      throw new Error(`unknown workload '${workload}': ints-decode, ints-encode, floats-decode, floats-encode, message-in, message-in-cached or message-out`);
+      throw new Error(`unknown workload '${workload}': ints-decode, ints-encode, floats-decode, floats-encode, message-in, message-in-cached, message-out or bulk-out`);
   }
 }
 

@@ -129,26 +129,18 @@ function newBatch(block: Buffer | undefined, frame: Frame | undefined): HeldBatc
   return { block, used: 0, frame, count: 0, promise, resolve, reject };
 }
 
-/** Reads consecutive byte runs from a list of buffers starting at `offset`, as views (no copies). */
-function sliceReader(parts: Buffer[], offset: number): (size: number) => Buffer[] {
-  let index = 0;
-  let at = offset;
-  while (index < parts.length && at >= parts[index].length) at -= parts[index++].length;
-  return (size) => {
-    const pieces: Buffer[] = [];
-    while (size > 0 && index < parts.length) {
-      const part = parts[index];
-      const take = Math.min(size, part.length - at);
-      pieces.push(part.subarray(at, at + take));
-      size -= take;
-      at += take;
-      if (at === part.length) {
-        index++;
-        at = 0;
-      }
-    }
-    return pieces;
-  };
+/** Writes 4 big-endian bytes (Buffer's writeUInt32BE checks its arguments on every call). */
+function writeU32(target: Buffer, at: number, value: number): void {
+  target[at] = value >>> 24;
+  target[at + 1] = value >>> 16;
+  target[at + 2] = value >>> 8;
+  target[at + 3] = value;
+}
+
+/** Writes a non-negative safe integer as 8 big-endian bytes, without a BigInt. */
+function writeU64(target: Buffer, at: number, value: number): void {
+  writeU32(target, at, Math.floor(value / 0x1_0000_0000));
+  writeU32(target, at + 4, value >>> 0);
 }
 
 export class FrameWriter extends EventEmitter<WriterEvents> {
@@ -162,7 +154,8 @@ export class FrameWriter extends EventEmitter<WriterEvents> {
   private busySince: number | undefined;
   private waitingForSocket = false;
   private closedBy: Error | undefined;
-  private nextSequence = 1n;
+  /** The sequence id of the next fragmented message (a number: 2^53 messages outlast any connection). */
+  private nextSequence = 1;
   /**
    * Frames are encoded one after another into `gathered`; the bytes from `gatheredFlushed` to `gatheredUsed` are not
    * written yet. They go in one socket write at the end of the turn, or every FLUSH_BYTES. The end of the turn is a
@@ -359,19 +352,35 @@ export class FrameWriter extends EventEmitter<WriterEvents> {
     const firstSize = Math.min(bodyLength, Math.max(FRAGMENT_SIZE, frame.controlEnd - frame.bodyStart));
     const count = 1 + Math.ceil((bodyLength - firstSize) / FRAGMENT_SIZE);
     const sequence = this.nextSequence++;
-    const body = sliceReader(frame.parts, frame.bodyStart);
+    // Every fragment's header in one buffer: the first 4 + 19 bytes, the others 4 + 18.
+    const headers = Buffer.allocUnsafe(23 + (count - 1) * 22);
+    const parts = frame.parts;
+    let part = 0; // the body is read from parts[part] at `at`, as views (no copies)
+    let at = frame.bodyStart;
+    let headerAt = 0;
     for (let index = 0; index < count; index++) {
-      const size = index === 0 ? firstSize : Math.min(FRAGMENT_SIZE, bodyLength - firstSize - (index - 1) * FRAGMENT_SIZE);
-      const header = Buffer.allocUnsafe(index === 0 ? 4 + 19 : 4 + 18);
-      const length = header.length - 4 + size;
-      header.writeUInt32BE(length, 0);
-      header[4] = VERSION;
-      header[5] = index === 0 ? DIST_FRAG_HEADER : DIST_FRAG_CONT;
-      header.writeBigUInt64BE(sequence, 6);
-      header.writeBigUInt64BE(BigInt(count - index), 14);
-      if (index === 0) header[22] = 0; // no atom cache references
-      this.sink.write(header);
-      for (const piece of body(size)) this.sink.write(piece);
+      let size = index === 0 ? firstSize : Math.min(FRAGMENT_SIZE, bodyLength - firstSize - (index - 1) * FRAGMENT_SIZE);
+      const headerSize = index === 0 ? 23 : 22;
+      const length = headerSize - 4 + size;
+      writeU32(headers, headerAt, length);
+      headers[headerAt + 4] = VERSION;
+      headers[headerAt + 5] = index === 0 ? DIST_FRAG_HEADER : DIST_FRAG_CONT;
+      writeU64(headers, headerAt + 6, sequence);
+      writeU64(headers, headerAt + 14, count - index); // fragment ids count down to 1
+      if (index === 0) headers[headerAt + 22] = 0; // no atom cache references
+      this.sink.write(headers.subarray(headerAt, headerAt + headerSize));
+      headerAt += headerSize;
+      while (size > 0) {
+        if (at === parts[part].length) {
+          part++; // (the parts hold the body's bytes exactly: there is a next one while size is left)
+          at = 0;
+          continue;
+        }
+        const take = Math.min(size, parts[part].length - at);
+        this.sink.write(parts[part].subarray(at, at + take));
+        size -= take;
+        at += take;
+      }
       this.stats.bytesOut += 4 + length;
     }
     this.stats.fragmentsOut += count;
