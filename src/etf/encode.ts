@@ -889,18 +889,21 @@ function writeAtomAfterTag(tag: number, node: Atom): void {
 
 function writeReference(ref: Reference): void {
   const ids = ref.ids;
-  if (ids.length < 1 || ids.length > 5) throw new EncodeError("", `a reference has 1 to 5 id words, not ${ids.length}`);
-  checkU32(ref.creation, "a reference's creation");
-  for (const id of ids) checkU32(id, "a reference id word");
+  const count = ids.length;
+  const creation = ref.creation;
+  if (count < 1 || count > 5) throw new EncodeError("", `a reference has 1 to 5 id words, not ${count}`);
+  // `x >>> 0 === x` holds exactly for integers from 0 to 2^32-1: the full check (and its message) only when it fails.
+  if (creation >>> 0 !== creation) checkU32(creation, "a reference's creation");
+  for (let i = 0; i < count; i++) if (ids[i] >>> 0 !== ids[i]) checkU32(ids[i], "a reference id word");
   ensure(3);
   out[pos++] = T.NEWER_REFERENCE;
-  u16At(pos, ids.length);
-  pos += 2;
+  out[pos++] = 0;
+  out[pos++] = count;
   writeAtom(ref.node);
-  ensure(4 + 4 * ids.length);
-  u32At(pos, ref.creation);
+  ensure(4 + 4 * count);
+  u32At(pos, creation);
   pos += 4;
-  for (let i = 0; i < ids.length; i++) {
+  for (let i = 0; i < count; i++) {
     u32At(pos, ids[i]);
     pos += 4;
   }

@@ -154,6 +154,13 @@ describe("term mapping", () => {
     const ref = new Reference(node, 7, [1, 2, 3, 4, 5]);
     expect(roundtrip(ref)).toEqual(ref);
     expect(() => encode(new Reference(node, 7, []))).toThrow(EncodeError);
+    expect(encode(new Reference(node, 0xffffffff, [0, 0xffffffff]))).toEqual(
+      bytes(90, 0, 2, 119, 3, 110, 64, 104, 255, 255, 255, 255, 0, 0, 0, 0, 255, 255, 255, 255),
+    );
+    for (const word of [-1, 2 ** 32, 1.5, NaN]) {
+      expect(() => encode(new Reference(node, 7, [1, word]))).toThrow(/a reference id word must be an integer from 0 to 2\^32-1/);
+      expect(() => encode(new Reference(node, word, [1]))).toThrow(/a reference's creation must be an integer from 0 to 2\^32-1/);
+    }
     const port = new Port(node, 5, 9);
     expect(encode(port)[1]).toBe(120); // V4_PORT_EXT always by default, as term_to_binary since OTP 26
     expect(encode(port, { ports: "new_port" })).toEqual(bytes(89, 119, 3, 110, 64, 104, 0, 0, 0, 5, 0, 0, 0, 9)); // as OTP 25
