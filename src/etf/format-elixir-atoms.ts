@@ -55,12 +55,23 @@ export function isPrintableBinary(bytes: Uint8Array, limit: number): boolean {
   return true;
 }
 
+/**
+ * A list element as the integer BEAM sees (a BigInt such as 32n travels as the integer 32), or undefined for anything
+ * else; BigInts beyond any character come back as -1.
+ */
+export function integerElement(item: unknown): number | undefined {
+  if (typeof item === "number") return Number.isInteger(item) ? item : undefined;
+  if (typeof item === "bigint") return item >= 0n && item <= 0x10ffffn ? Number(item) : -1;
+  return undefined;
+}
+
 /** List.ascii_printable?(list, limit) of a proper list: only the first `limit` elements are looked at. */
 export function isAsciiPrintableList(list: readonly unknown[], limit: number): boolean {
   let count = 0;
-  for (const item of list) {
+  for (const element of list) {
     if (count === limit) return true;
-    if (typeof item !== "number" || !((item >= 7 && item <= 13) || item === 27 || (item >= 32 && item <= 126))) return false;
+    const item = integerElement(element);
+    if (item === undefined || !((item >= 7 && item <= 13) || item === 27 || (item >= 32 && item <= 126))) return false;
     count++;
   }
   return true;

@@ -6,7 +6,7 @@
 // ElixirFormatOptions and in the README.
 
 import { Buffer } from "node:buffer";
-import { atLeast, atomKey, atomLiteral, atomRemoteCall, escapeBytes, isAsciiPrintableList, isPrintableBinary, type ElixirVersion } from "./format-elixir-atoms.js";
+import { atLeast, atomKey, atomLiteral, atomRemoteCall, escapeBytes, integerElement, isAsciiPrintableList, isPrintableBinary, type ElixirVersion } from "./format-elixir-atoms.js";
 import { STANDARD_STRUCTS, binaryBytes, type Context, type Doc, type StructPrinter } from "./format-elixir-structs.js";
 import { format } from "./format.js";
 import { NativeRecord } from "./native-record.js";
@@ -115,8 +115,11 @@ function chardataBytes(elements: readonly unknown[]): Uint8Array | undefined {
   const chunks: Buffer[] = [];
   const walk = (items: readonly unknown[]): boolean => {
     for (const item of items) {
-      if (typeof item === "number" && Number.isInteger(item) && item >= 0 && item <= 0x10ffff && !(item >= 0xd800 && item <= 0xdfff)) {
-        chunks.push(Buffer.from(String.fromCodePoint(item), "utf8"));
+      const code = integerElement(item);
+      if (code !== undefined && code >= 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff)) {
+        chunks.push(Buffer.from(String.fromCodePoint(code), "utf8"));
+      } else if (code !== undefined) {
+        return false;
       } else if (Array.isArray(item)) {
         if (!walk(item)) return false;
       } else {

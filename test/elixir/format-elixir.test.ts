@@ -378,6 +378,11 @@ describe("formatElixir on values the peer makes", () => {
     await expectSameAsPeer({ only: 1 });
     await expectSameAsPeer({ point: { __struct__: atom("Elixir.Point"), x: 1, y: 2.5, label: "l" } });
     await expectSameAsPeer([1, 2.5, 2n ** 64n, Uint8Array.from([1, 2]), true]);
+    // A BigInt travels as the integer it holds: a list of small ones is a charlist to the peer, and prints as one.
+    for (const list of [[32n], [72n, 105n], [[32n], 1], [1n, 2n], [0x110000n]]) {
+      const [, printed] = await inspected(list);
+      expect(formatElixir(list, options)).toBe(printed);
+    }
     // As format() and the encoder with nilAsNull: null is nil, a plain object's undefined fields are left out.
     expect(formatElixir(null)).toBe(formatElixir(atom("nil")));
     expect(formatElixir({ a: 1, b: undefined })).toBe(formatElixir({ a: 1 }));
