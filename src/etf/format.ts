@@ -5,6 +5,7 @@
 import { Buffer } from "node:buffer";
 import { inspect as nodeInspect } from "node:util";
 import { formatElixir, type ElixirFormatOptions } from "./format-elixir.js";
+import { integerElement } from "./format-elixir-atoms.js";
 import { NativeRecord } from "./native-record.js";
 import {
   atomText,
@@ -229,8 +230,8 @@ function list(elements: readonly unknown[], tail: unknown, context: Context, dep
 
 function isPrintableList(elements: readonly unknown[], range: PrintableRange): boolean {
   for (const c of elements) {
-    const code = typeof c === "bigint" ? (c <= 0x10ffffn && c >= 0n ? Number(c) : -1) : c;
-    if (typeof code !== "number" || !Number.isInteger(code) || !isPrintableChar(code, range)) return false;
+    const code = integerElement(c);
+    if (code === undefined || !isPrintableChar(code, range)) return false;
   }
   return true;
 }
