@@ -126,6 +126,7 @@ function finish(): Buffer {
   }
   out = slab;
   pos = base = slabUsed;
+  if (floatView !== undefined) dropFloatView();
   return result;
 }
 
@@ -144,9 +145,6 @@ function grow(needed: number): void {
   base = 0;
 }
 
-const f64 = new Float64Array(1);
-const f64Bytes = new Uint8Array(f64.buffer);
-const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * While encodeFrameSegments runs: the parts of the frame cut off so far. Large binaries are not copied: they go
@@ -308,9 +306,11 @@ export function encodeFrameInto(
     if (payload !== undefined) writeFrameTerm((term = payload), versioned);
   } catch (err) {
     segments = into = undefined;
+    if (floatView !== undefined) dropFloatView();
     throw encodeFailure(term, err);
   }
   segments = into = undefined;
+  if (floatView !== undefined) dropFloatView();
   if (out === target) {
     u32At(base, pos - base - 4);
     const end = pos;
@@ -510,25 +510,31 @@ function writeNumber(value: number): void {
   writeFloat(value);
 }
 
+/**
+ * A DataView of the buffer floats were last written to (`floatViewOf`), made on the first float written to it:
+ * V8 compiles DataView's setFloat64 to one byte-swapped store, where copying the bytes of a Float64Array takes
+ * sixteen bounds-checked accesses. `out` changes rarely (a new slab, a bigger scratch buffer, a frame target).
+ */
+let floatView: DataView | undefined;
+let floatViewOf: Buffer | undefined;
+
 function writeFloat(value: number): void {
   ensure(9);
   const o = out;
   const p = pos;
   pos = p + 9;
   o[p] = T.NEW_FLOAT;
-  f64[0] = value;
-  if (littleEndian) {
-    o[p + 1] = f64Bytes[7];
-    o[p + 2] = f64Bytes[6];
-    o[p + 3] = f64Bytes[5];
-    o[p + 4] = f64Bytes[4];
-    o[p + 5] = f64Bytes[3];
-    o[p + 6] = f64Bytes[2];
-    o[p + 7] = f64Bytes[1];
-    o[p + 8] = f64Bytes[0];
-  } else {
-    for (let i = 0; i < 8; i++) o[p + 1 + i] = f64Bytes[i];
+  let view = floatView;
+  if (floatViewOf !== o || view === undefined) {
+    view = floatView = new DataView(o.buffer, o.byteOffset, o.length);
+    floatViewOf = o;
   }
+  view.setFloat64(p + 1, value);
+}
+
+/** Lets go of the float view unless it is of the slab (it would keep a handed-over or caller's buffer alive). */
+function dropFloatView(): void {
+  if (floatViewOf !== slab) floatView = floatViewOf = undefined;
 }
 
 function writeBigInt(value: bigint): void {

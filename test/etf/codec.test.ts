@@ -24,6 +24,7 @@ import {
   decodeTerm,
   encode,
   encodeBody,
+  encodeFrameInto,
   equals,
   float,
   improperList,
@@ -73,6 +74,29 @@ describe("term mapping", () => {
     expect(() => encode(NaN)).toThrow(EncodeError);
     expect(() => encode(Infinity)).toThrow(EncodeError);
     expect(() => float(Infinity)).toThrow(RangeError);
+  });
+
+  it("many floats read and write the same bytes wherever the buffers start", () => {
+    // Past a few floats the decoder reads through a DataView of the input, and the encoder writes through one of
+    // its output: offsets inside a larger buffer, compressed input and caller-given targets must all agree.
+    const values = Array.from({ length: 40 }, (_, i) => (i % 2 ? -1 : 1) * (i * 1.25 + 1e-7) * 10 ** (i % 9));
+    const one = (v: number) => Buffer.from([70, ...new Uint8Array(new Float64Array([v]).buffer).reverse()]);
+    const expected = Buffer.concat([bytes(108, 0, 0, 0, 40), ...values.map(one), Buffer.from([106])]);
+    const terms = values.map((v) => float(v));
+    expect(encode(terms)).toEqual(expected);
+    const shifted = Buffer.concat([Buffer.from([1, 2, 3]), expected]).subarray(3);
+    expect(shifted.byteOffset % 8).not.toBe(0);
+    for (const input of [expected, shifted, encode(terms, { compressed: true })]) {
+      expect((decode(input) as Float[]).map((f) => f.value)).toEqual(values);
+      expect(decode(input, { floatsAsNumbers: true })).toEqual(values);
+    }
+    const body = Buffer.concat([Buffer.from([9, 9]), expected.subarray(1)]);
+    expect((decodeTerm(body, 2).term as Float[]).map((f) => f.value)).toEqual(values);
+    const target = Buffer.alloc(4096).subarray(5); // a view that starts inside its ArrayBuffer
+    for (const at of [0, 3, 1001]) {
+      const end = encodeFrameInto(target, at, Buffer.from([112]), terms, undefined, false);
+      expect(target.subarray(at + 5, end as number)).toEqual(expected.subarray(1));
+    }
   });
 
   it("atoms are interned; true and false are booleans", () => {
