@@ -120,10 +120,15 @@ function toInput(input: Uint8Array): Buffer {
   return Buffer.from(input.buffer, input.byteOffset, input.byteLength);
 }
 
-function setup(input: Uint8Array, offset: number, options: DecodeOptions | undefined): void {
-  buf = toInput(input);
+/** Drops what was derived from `buf` (its ArrayBuffer, the float view): called whenever `buf` changes. */
+function forgetInputViews(): void {
   bufArray = undefined;
   floatView = undefined;
+}
+
+function setup(input: Uint8Array, offset: number, options: DecodeOptions | undefined): void {
+  buf = toInput(input);
+  forgetInputViews();
   floatsRead = 0;
   pos = offset;
   end = buf.length;
@@ -150,8 +155,7 @@ function setup(input: Uint8Array, offset: number, options: DecodeOptions | undef
 function release(): void {
   // Do not keep the caller's input (possibly large) reachable after decoding.
   buf = EMPTY;
-  bufArray = undefined;
-  floatView = undefined;
+  forgetInputViews();
   atomCache = undefined;
 }
 const EMPTY = Buffer.alloc(0);
@@ -219,8 +223,7 @@ function decodeCompressed(depth: number): Term {
   }
   const outer = { buf, pos, end };
   buf = inflated;
-  bufArray = undefined;
-  floatView = undefined;
+  forgetInputViews();
   pos = 0;
   end = inflated.length;
   let term: Term;
@@ -235,8 +238,7 @@ function decodeCompressed(depth: number): Term {
     throw err;
   }
   buf = outer.buf;
-  bufArray = undefined;
-  floatView = undefined;
+  forgetInputViews();
   pos = outer.end;
   end = outer.end;
   return term;

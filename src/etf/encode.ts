@@ -126,7 +126,7 @@ function finish(): Buffer {
   }
   out = slab;
   pos = base = slabUsed;
-  if (floatView !== undefined) dropFloatView();
+  dropFloatView();
   return result;
 }
 
@@ -144,7 +144,6 @@ function grow(needed: number): void {
   pos = used;
   base = 0;
 }
-
 
 /**
  * While encodeFrameSegments runs: the parts of the frame cut off so far. Large binaries are not copied: they go
@@ -306,11 +305,11 @@ export function encodeFrameInto(
     if (payload !== undefined) writeFrameTerm((term = payload), versioned);
   } catch (err) {
     segments = into = undefined;
-    if (floatView !== undefined) dropFloatView();
+    dropFloatView();
     throw encodeFailure(term, err);
   }
   segments = into = undefined;
-  if (floatView !== undefined) dropFloatView();
+  dropFloatView();
   if (out === target) {
     u32At(base, pos - base - 4);
     const end = pos;
@@ -535,7 +534,7 @@ function writeFloat(value: number): void {
 
 /** Lets go of the float view unless it is of the slab (it would keep a handed-over or caller's buffer alive). */
 function dropFloatView(): void {
-  if (floatViewOf !== slab) floatView = floatViewOf = undefined;
+  if (floatViewOf !== undefined && floatViewOf !== slab) floatView = floatViewOf = undefined;
 }
 
 function writeBigInt(value: bigint): void {
