@@ -64,7 +64,10 @@ export interface ControlStats {
 export type MessageTarget = Pid | Atom | Reference;
 
 interface ConnectionEvents {
-  /** A control message from the peer, checked against the protocol (typed by its kind). */
+  /**
+   * A control message from the peer, checked against the protocol (typed by its kind); not emitted once
+   * deliverSignalsTo has named where they go.
+   */
   signal: [message: ControlMessage];
   /**
    * A control message with a tag that could not be acted on (an unknown tag, or a known one in a shape that cannot
@@ -91,6 +94,8 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
   private readonly frames: FrameReader;
   private readonly ticker: Ticker;
   private closed = false;
+  /** Where control messages go instead of the `signal` event (see deliverSignalsTo). */
+  private signalHandler: ((message: ControlMessage) => void) | undefined;
   private readonly decoder: PacketDecoder;
   private readonly writer: FrameWriter;
   /** Counters for status pages and tests (the outgoing ones kept by the frame writer). */
@@ -146,6 +151,14 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
   /** Control messages by kind, each way (see ControlStats): counted so far, as a new object on each read. */
   get controlStats(): ControlStats {
     return { in: byKind(this.countsIn), out: byKind(this.countsOut), unknown: { ...this.countsUnknown } };
+  }
+
+  /**
+   * From now on, hands each control message from the peer to `handler` instead of emitting `signal`: one call per
+   * message, where an event costs a lookup of its listeners (the node's router takes them this way).
+   */
+  deliverSignalsTo(handler: (message: ControlMessage) => void): void {
+    this.signalHandler = handler;
   }
 
   /** True until the connection closes. */
@@ -351,7 +364,9 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
       return this.fail(err as DistError); // not a control message at all: the peer is at fault
     }
     this.countsIn[(decoded.control as Tuple).elements[0] as number]++; // a known tag: parseControl checked it
-    this.emit("signal", message);
+    const handler = this.signalHandler;
+    if (handler !== undefined) handler(message);
+    else this.emit("signal", message);
   }
 
   private fail(error: DistError): void {

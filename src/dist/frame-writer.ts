@@ -7,6 +7,7 @@
 import { Buffer } from "node:buffer";
 import { EventEmitter } from "node:events";
 import { nextTick } from "node:process";
+import { viewOfArrayBuffer } from "../common/buffer-view.js";
 import { encodeFrameInto, encodeFrameSegments, type Encodable, type EncodeOptions, type FrameSegments } from "../etf/index.js";
 import { DistError } from "./errors.js";
 import { DIST_FRAG_CONT, DIST_FRAG_HEADER, DIST_HEADER } from "./header.js";
@@ -164,6 +165,8 @@ export class FrameWriter extends EventEmitter<WriterEvents> {
    * never overwritten, and a full buffer is replaced, not reused.
    */
   private gathered = Buffer.allocUnsafeSlow(GATHER_SIZE);
+  /** `gathered`'s ArrayBuffer (all of it), for the views written: Buffer#subarray would read `.buffer` each time. */
+  private gatheredArray = this.gathered.buffer as ArrayBuffer;
   private gatheredUsed = 0;
   private gatheredFlushed = 0;
   private flushScheduled = false;
@@ -231,6 +234,7 @@ export class FrameWriter extends EventEmitter<WriterEvents> {
     if (GATHER_SIZE - this.gatheredUsed < GATHER_MIN_ROOM) {
       this.flush();
       this.gathered = Buffer.allocUnsafeSlow(GATHER_SIZE); // the socket may still refer to the old one
+      this.gatheredArray = this.gathered.buffer as ArrayBuffer;
       this.gatheredUsed = this.gatheredFlushed = 0;
     }
     let encoded: number | FrameSegments;
@@ -261,7 +265,7 @@ export class FrameWriter extends EventEmitter<WriterEvents> {
     const from = this.gatheredFlushed;
     if (this.gatheredUsed === from || this.closedBy) return;
     this.gatheredFlushed = this.gatheredUsed;
-    this.sink.write(this.gathered.subarray(from, this.gatheredUsed));
+    this.sink.write(viewOfArrayBuffer(this.gatheredArray, from, this.gatheredUsed - from));
   }
 
   /** Queues a frame behind the others; its promise settles when it is written (see HeldBatch). */

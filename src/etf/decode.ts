@@ -10,7 +10,7 @@ import { NativeRecord, repeatedFieldIndex } from "./native-record.js";
 // name beside them: V8 compiles a switch on imported constants as a chain of loads and compares, but on literals
 // as a jump table (a small message decodes in a fifth fewer instructions).
 import * as T from "./tags.js";
-import { viewOfArrayBuffer } from "./view.js";
+import { viewOfArrayBuffer } from "../common/buffer-view.js";
 import {
   Atom,
   BitBinary,

@@ -7,7 +7,7 @@ import { deflateSync } from "node:zlib";
 import { EncodeError } from "./errors.js";
 import { NativeRecord, repeatedFieldIndex } from "./native-record.js";
 import * as T from "./tags.js";
-import { viewOf } from "./view.js";
+import { viewOf } from "../common/buffer-view.js";
 import {
   Atom,
   BitBinary,

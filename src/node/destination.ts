@@ -81,13 +81,19 @@ function typeName(value: unknown): string {
  * rejection taking the process down, and one that awaits it still gets the rejection.
  */
 export function ignorable<T>(promise: Promise<T>): Promise<T> {
-  // A busy connection hands one promise to many held sends: one handler is enough for all of them.
+  // A busy connection hands one promise to many held sends, and one that is not busy the same resolved one to every
+  // send: one handler is enough for all of them, and the last one seen needs no WeakSet lookup.
+  if (promise === lastHandled) return promise;
+  lastHandled = promise;
   if (!handled.has(promise)) {
     handled.add(promise);
     promise.catch(ignore);
   }
   return promise;
 }
+
+/** The promise ignorable saw last (holding it keeps at most one settled promise alive). */
+let lastHandled: Promise<unknown> | undefined;
 
 const handled = new WeakSet<Promise<unknown>>();
 const ignore = (): void => undefined;

@@ -50,10 +50,13 @@ export class Mailbox {
    */
   deliver(message: Term, priority = false): void {
     if (this.closedBy) return;
-    for (let i = 0; i < this.waiters.length; i++) {
-      const waiter = this.waiters[i];
+    const waiters = this.waiters;
+    for (let i = 0; i < waiters.length; i++) {
+      const waiter = waiters[i];
       if (waiter.match(message)) {
-        this.waiters.splice(i, 1);
+        // pop() for the usual lone waiter: splice makes an array of the removed and can shrink the store.
+        if (i === waiters.length - 1) waiters.pop();
+        else waiters.splice(i, 1);
         waiter.resolve(message);
         return;
       }

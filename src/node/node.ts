@@ -205,7 +205,7 @@ export class Node extends EventEmitter<NodeEvents> implements ServiceHost {
   /** A connection came up: its signals go to the router, its events become the node's. */
   private connectionUp(connection: DistConnection): void {
     const peer = connection.peerName;
-    connection.on("signal", (message) => this.router.route(connection, message));
+    connection.deliverSignalsTo((message) => this.router.route(connection, message));
     connection.on("unusable", (error) => this.unusableControl(connection, error));
     connection.on("signalFailed", (kind, error) => {
       this.signalsFailed++;

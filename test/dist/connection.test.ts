@@ -159,6 +159,23 @@ describe("a connection's incoming signals", () => {
     connection.close();
   });
 
+  it("go to the handler deliverSignalsTo names, in order, and no longer to the signal event", async () => {
+    const { connection, peer } = await pair(MODERN);
+    const emitted: ControlMessage[] = [];
+    const handled: ControlMessage[] = [];
+    connection.on("signal", (m) => emitted.push(m));
+    peer.write(frame(makeControl("LINK", { from: them, to: me })));
+    await expect.poll(() => emitted.length).toBe(1);
+    connection.deliverSignalsTo((m) => handled.push(m));
+    peer.write(frame(makeControl("SEND_SENDER", { from: them, to: me }), atom("first")));
+    peer.write(frame(makeControl("SEND_SENDER", { from: them, to: me }), atom("second")));
+    await expect.poll(() => handled.length).toBe(2);
+    expect(handled.map((m) => m.kind === "SEND_SENDER" && m.payload)).toEqual([atom("first"), atom("second")]);
+    expect(emitted.map((m) => m.kind)).toEqual(["LINK"]);
+    expect(connection.controlStats.in).toEqual({ LINK: 1, SEND_SENDER: 2 });
+    connection.close();
+  });
+
   it("a message that is not a control message closes the connection with a protocol error", async () => {
     const { connection, peer } = await pair(MODERN);
     const closed = new Promise<DistError | undefined>((resolve) => connection.once("close", resolve));
