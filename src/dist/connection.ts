@@ -4,7 +4,7 @@
 // control.ts checks them; frame-writer.ts sends, with the busy limit.
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
-import { Atom, Reference, Tuple, atom, type Encodable, type Pid, type Term, type TermOptions } from "../etf/index.js";
+import { Atom, Reference, Tuple, type Encodable, type Pid, type Term, type TermOptions } from "../etf/index.js";
 import {
   ALTACT_FLAG,
   CONTROL_TAG,
@@ -20,6 +20,7 @@ import { DFLAG, encodeOptionsFor } from "./flags.js";
 import type { Handshake } from "./handshake.js";
 import { FrameWriter, newWriterStats } from "./frame-writer.js";
 import { FrameReader, TICK_FRAME } from "./frame-reader.js";
+import { MessageControls, type MessageTarget } from "./message-controls.js";
 import { PacketDecoder } from "./packet-decoder.js";
 import { readChunks } from "./socket-reads.js";
 import { Ticker, type TickerTimer } from "./ticker.js";
@@ -60,8 +61,7 @@ export interface ControlStats {
   unknown: Partial<Record<number, number>>;
 }
 
-/** Where a message goes on the peer: a pid, a registered name, or an alias. */
-export type MessageTarget = Pid | Atom | Reference;
+export type { MessageTarget } from "./message-controls.js";
 
 interface ConnectionEvents {
   /**
@@ -98,6 +98,7 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
   private signalHandler: ((message: ControlMessage) => void) | undefined;
   private readonly decoder: PacketDecoder;
   private readonly writer: FrameWriter;
+  private readonly messageControls: MessageControls;
   /** Counters for status pages and tests (the outgoing ones kept by the frame writer). */
   readonly stats = { messagesIn: 0, bytesIn: 0, fragmentsIn: 0, atomCacheRefsIn: 0, ...newWriterStats() };
   /** Control messages counted by tag, each way: arrays, as a record keyed by kind costs a slow keyed access per message. */
@@ -116,10 +117,12 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
     const payloadOptions = terms?.binariesAsStrings || terms?.nilAsNull ? { binariesAsStrings: terms.binariesAsStrings, nilAsNull: terms.nilAsNull } : undefined;
     this.decoder = new PacketDecoder(this.peerName, payloadOptions, this.maxPacketSize, this.stats);
     const headers = (handshake.flags & DFLAG.DIST_HDR_ATOM_CACHE) !== 0n;
+    const encodeOptions = { ...encodeOptionsFor(handshake.flags, handshake.peerName), nilAsNull: options.terms?.nilAsNull };
+    this.messageControls = new MessageControls(encodeOptions);
     this.writer = new FrameWriter(socket, {
       headers,
       fragments: headers && (handshake.flags & DFLAG.FRAGMENTS) !== 0n,
-      encodeOptions: { ...encodeOptionsFor(handshake.flags, handshake.peerName), nilAsNull: options.terms?.nilAsNull },
+      encodeOptions,
       busyLimit: options.busyLimit,
       maxQueuedBytes: options.maxQueuedBytes,
       peerName: handshake.peerName,
@@ -197,11 +200,17 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
     if (priority || (alias && this.altact)) {
       if (!this.altact) return this.unsupported("a priority message", "send it without the priority option");
       const flags = (alias ? ALTACT_FLAG.ALIAS : to instanceof Atom ? ALTACT_FLAG.NAME : 0) | (priority ? ALTACT_FLAG.PRIO : 0);
-      return this.control([CONTROL_TAG.ALTACT_SIG_SEND, flags, from, to], message);
+      return this.message(CONTROL_TAG.ALTACT_SIG_SEND, flags, from, to, message);
     }
-    if (alias) return this.control([CONTROL_TAG.ALIAS_SEND, from, to], message);
-    if (to instanceof Atom) return this.control([CONTROL_TAG.REG_SEND, from, EMPTY_ATOM, to], message);
-    return this.control([CONTROL_TAG.SEND_SENDER, from, to], message);
+    if (alias) return this.message(CONTROL_TAG.ALIAS_SEND, 0, from, to, message);
+    if (to instanceof Atom) return this.message(CONTROL_TAG.REG_SEND, 0, from, to, message);
+    return this.message(CONTROL_TAG.SEND_SENDER, 0, from, to, message);
+  }
+
+  /** Sends a message with the control tuple of kind `tag` (see MessageControls), counted. */
+  private message(tag: number, flags: number, from: Pid, to: MessageTarget, payload: Encodable): Promise<void> {
+    this.countsOut[tag]++;
+    return this.send(this.messageControls.control(tag, flags, from, to), payload);
   }
 
   /**
@@ -380,6 +389,3 @@ function byKind(counts: readonly number[]): Partial<Record<ControlKind, number>>
   for (let tag = 0; tag < counts.length; tag++) if (counts[tag] > 0) out[controlKind(tag)!] = counts[tag];
   return out;
 }
-
-/** The `unused` element of REG_SEND: the empty atom, as BEAM sends it. */
-const EMPTY_ATOM = atom("");

@@ -4,6 +4,7 @@
 
 import { Buffer } from "node:buffer";
 import { deflateSync } from "node:zlib";
+import { EncodedTerm } from "./encoded-term.js";
 import { EncodeError } from "./errors.js";
 import { NativeRecord, repeatedFieldIndex } from "./native-record.js";
 import * as T from "./tags.js";
@@ -429,6 +430,7 @@ for (const [type, kind] of [
   [ExportFun, 10],
   [NativeRecord, 11],
   [LocalTerm, 12],
+  [EncodedTerm, 13],
 ] as const) {
   Object.defineProperty(type.prototype, KIND, { value: kind });
 }
@@ -465,6 +467,8 @@ function writeObject(term: object, depth: number): void {
       return writeNativeRecord(term as NativeRecord, depth);
     case 12: // LocalTerm
       return writeRaw((term as LocalTerm).bytes);
+    case 13: // EncodedTerm
+      return writeRaw((term as EncodedTerm).bytes);
   }
   if (Array.isArray(term)) return writeList(term as Encodable[], depth);
   if (term instanceof Uint8Array) return writeBinary(term);

@@ -1,7 +1,7 @@
 // Processes of the erldist node against real erl: BEAM sends to erldist pids and registered names, erldist
 // processes send to BEAM pids and names, selective receive, timeouts, aborts, async iteration, message order.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Pid, Reference, Tuple, atom, encode, tuple, type Term } from "../../src/etf/index.js";
+import { Pid, Reference, Tuple, atom, encode, tuple, type Encodable, type Term } from "../../src/etf/index.js";
 import { Node, NodeError } from "../../src/node/index.js";
 import { BeamNode } from "../support/beam.js";
 import type { Epmd } from "../support/epmd.js";
@@ -141,6 +141,34 @@ describe("aliases", () => {
     await p.send(alias as Reference, atom("to_your_alias"));
     expect(await p.receive(undefined, { timeout: 5000 })).toEqual(tuple(atom("got"), atom("to_your_alias")));
     p.exit();
+  });
+
+  it("repeated sends to one pid, name and alias arrive, in order, from two senders taking turns", async () => {
+    // From the second send of a (kind, sender, target) on, the connection writes that control tuple from bytes it
+    // kept; two senders taking turns, and a pid decoded afresh from each message, must not mix up what it kept.
+    const [a, b] = [node.spawn(), node.spawn()];
+    const reportTo = `binary_to_term(<<${[...encode(a.pid)].join(",")}>>)`;
+    await beam.eval(
+      `P = ${reportTo}, spawn(fun() -> register(repeat_sink, self()), A = erlang:alias(), P ! {sink, self(), A}, ` +
+        `Got = [receive M -> M end || _ <- lists:seq(1, 18)], P ! {got, Got} end), ok.`,
+    );
+    const [, sinkPid, alias] = ((await a.receive(isTuple("sink"), { timeout: 5000 })) as Tuple).elements;
+    const targets = [sinkPid as Pid, ["repeat_sink", beam.name] as const, alias as Reference];
+    const expected: Encodable[] = [];
+    for (const [kind, target] of targets.entries()) {
+      for (let i = 0; i < 3; i++) {
+        for (const [who, sender] of [["a", a], ["b", b]] as const) {
+          const message = tuple(atom(who), kind, i);
+          // The pid arrives as a new object each time: it must be recognised as the same target, or sent anew.
+          const to = target instanceof Pid ? new Pid(target.node, target.id, target.serial, target.creation) : target;
+          await sender.send(to, message);
+          expected.push(message);
+        }
+      }
+    }
+    expect(await a.receive(isTuple("got"), { timeout: 5000 })).toEqual(tuple(atom("got"), expected));
+    a.exit();
+    b.exit();
   });
 });
 
