@@ -1,5 +1,7 @@
 // Deadlines: a timeout and a caller's AbortSignal, watched together, in one place. Every wait in erldist that a
-// caller can bound (a connection, a handshake, an epmd request, a receive, a call) is built on these two.
+// caller can bound (a connection, a handshake, an epmd request, a receive, a call) is built on these two. The
+// timeouts run on one shared timer (timeouts.ts): most are cancelled within microseconds.
+import { cancelTimeout, startTimeout, type TimeoutHandle } from "./timeouts.js";
 
 /** What bounds a wait: milliseconds, a caller's AbortSignal, or both (neither: unbounded). */
 export interface DeadlineOptions {
@@ -19,7 +21,7 @@ export type Expiry = { why: "timeout"; timeout: number } | { why: "aborted"; rea
 export function watchDeadline(options: DeadlineOptions, onExpire: (expiry: Expiry) => void): () => void {
   const { timeout, signal } = options;
   let done = false;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: TimeoutHandle | undefined;
   const fire = (expiry: Expiry): void => {
     if (done) return;
     stop();
@@ -28,7 +30,7 @@ export function watchDeadline(options: DeadlineOptions, onExpire: (expiry: Expir
   const onAbort = (): void => fire({ why: "aborted", reason: signal?.reason });
   const stop = (): void => {
     done = true;
-    if (timer !== undefined) clearTimeout(timer);
+    if (timer !== undefined) cancelTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
   };
   if (signal?.aborted) {
@@ -36,23 +38,11 @@ export function watchDeadline(options: DeadlineOptions, onExpire: (expiry: Expir
     return stop;
   }
   if (timeout !== undefined && Number.isFinite(timeout)) {
-    // setTimeout fires after 1 ms for delays past 2^31 - 1 ms (about 24.8 days): wait in steps up to the deadline.
-    const end = Date.now() + timeout;
-    const arm = (left: number): void => {
-      timer = setTimeout(() => {
-        const remaining = end - Date.now();
-        if (remaining > 0 && left > MAX_TIMER_DELAY) arm(remaining);
-        else fire({ why: "timeout", timeout });
-      }, Math.min(left, MAX_TIMER_DELAY));
-    };
-    arm(timeout);
+    timer = startTimeout(Math.max(timeout, 0), () => fire({ why: "timeout", timeout }));
   }
   signal?.addEventListener("abort", onAbort, { once: true });
   return stop;
 }
-
-/** The longest delay setTimeout honours. */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /**
  * Runs `work` under a deadline. `work` gets a signal that aborts when the deadline expires (so that it can let go

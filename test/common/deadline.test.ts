@@ -2,14 +2,23 @@
 // withDeadline settles at the deadline without waiting for its work or leaving that work's outcome unhandled.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { watchDeadline, withDeadline, type Expiry } from "../../src/common/deadline.js";
+import { pendingTimeouts, resetTimeouts, timeoutsHoldProcess } from "../../src/common/timeouts.js";
 
 beforeEach(() => {
   vi.useFakeTimers();
+  resetTimeouts();
 });
 
 afterEach(() => {
+  resetTimeouts();
   vi.useRealTimers();
 });
+
+/** The deadline let go of its timeout: none is pending, and nothing keeps the process alive. */
+function expectNoTimeout(): void {
+  expect(pendingTimeouts()).toBe(0);
+  expect(timeoutsHoldProcess()).toBe(false);
+}
 
 describe("watchDeadline", () => {
   it("fires once, with why: timeout, when the time runs out", () => {
@@ -32,13 +41,14 @@ describe("watchDeadline", () => {
     expect(expiries).toEqual([{ why: "aborted", reason }]);
     vi.advanceTimersByTime(1000); // the timer went with the abort
     expect(expiries).toHaveLength(1);
-    expect(vi.getTimerCount()).toBe(0);
+    expectNoTimeout();
   });
 
   it("fires at once, before returning, for a signal aborted already, and starts no timer", () => {
     const expiries: Expiry[] = [];
     const stop = watchDeadline({ timeout: 100, signal: AbortSignal.abort("early") }, (expiry) => expiries.push(expiry));
     expect(expiries).toEqual([{ why: "aborted", reason: "early" }]);
+    expectNoTimeout();
     expect(vi.getTimerCount()).toBe(0);
     stop(); // harmless after expiry
   });
@@ -49,7 +59,7 @@ describe("watchDeadline", () => {
     const stop = watchDeadline({ timeout: 100, signal: controller.signal }, onExpire);
     stop();
     stop();
-    expect(vi.getTimerCount()).toBe(0);
+    expectNoTimeout();
     controller.abort();
     vi.advanceTimersByTime(1000);
     expect(onExpire).not.toHaveBeenCalled();
@@ -61,7 +71,7 @@ describe("watchDeadline", () => {
     watchDeadline({}, onExpire);
     watchDeadline({ timeout: Infinity }, onExpire);
     watchDeadline({ timeout: Number.NaN, signal: controller.signal }, onExpire);
-    expect(vi.getTimerCount()).toBe(0);
+    expectNoTimeout();
     vi.advanceTimersByTime(10 * 24 * 3600 * 1000);
     expect(onExpire).not.toHaveBeenCalled();
     controller.abort();
@@ -85,7 +95,7 @@ describe("withDeadline", () => {
   it("settles as the work does when it finishes in time, and stops the deadline", async () => {
     await expect(withDeadline({ timeout: 100 }, toError, async () => "done")).resolves.toBe("done");
     await expect(withDeadline({ timeout: 100 }, toError, () => Promise.reject(new Error("work failed")))).rejects.toThrow("work failed");
-    expect(vi.getTimerCount()).toBe(0);
+    expectNoTimeout();
   });
 
   it("rejects with toError at the deadline without waiting for the work, and aborts the work's signal", async () => {
@@ -141,6 +151,6 @@ describe("withDeadline", () => {
       throw new Error("thrown at once");
     });
     await expect(pending).rejects.toThrow("thrown at once");
-    expect(vi.getTimerCount()).toBe(0);
+    expectNoTimeout();
   });
 });
