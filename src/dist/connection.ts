@@ -18,7 +18,7 @@ import {
 import { DistError } from "./errors.js";
 import { DFLAG, encodeOptionsFor } from "./flags.js";
 import type { Handshake } from "./handshake.js";
-import { FrameWriter, newWriterStats } from "./frame-writer.js";
+import { FrameWriter, SENT, newWriterStats } from "./frame-writer.js";
 import { FrameReader, TICK_FRAME } from "./frame-reader.js";
 import { MessageControls, type MessageTarget } from "./message-controls.js";
 import { PacketDecoder } from "./packet-decoder.js";
@@ -299,7 +299,9 @@ export class DistConnection extends EventEmitter<ConnectionEvents> {
 
   /** Sends a signal (see above): queued past maxQueuedBytes, and a failure is an event, not a rejection. */
   private signal(elements: Encodable[], payload?: Encodable): void {
-    this.control(elements, payload, true).catch((error: Error) => this.emit("signalFailed", controlKind(elements[0] as number)!, error));
+    const sent = this.control(elements, payload, true);
+    // Most signals are written at once: SENT cannot fail, and a handler on it would cost a promise and a microtask.
+    if (sent !== SENT) sent.catch((error: Error) => this.emit("signalFailed", controlKind(elements[0] as number)!, error));
   }
 
   private unsupported(what: string, instead: string): Promise<never> {

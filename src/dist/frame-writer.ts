@@ -19,7 +19,8 @@ const EMPTY_HEADER = Buffer.from([VERSION, DIST_HEADER, 0]);
 const PASS_THROUGH_PREFIX = Buffer.from([PASS_THROUGH]);
 const TICK = Buffer.alloc(4);
 const EMPTY = Buffer.alloc(0);
-const RESOLVED = Promise.resolve();
+/** What send returns for every message the socket took at once: one resolved promise for all of them. */
+export const SENT: Promise<void> = Promise.resolve();
 /** Messages larger than this are sent in fragments of this size (BEAM's own choice). */
 export const FRAGMENT_SIZE = 64 * 1024;
 /** Bytes gathered in a turn before they are written anyway (see gather). */
@@ -257,7 +258,7 @@ export class FrameWriter extends EventEmitter<WriterEvents> {
       nextTick(this.flushLater);
     }
     if (this.sink.writableLength + this.gatheredUsed - this.gatheredFlushed >= this.busyLimit) this.startBusy();
-    return RESOLVED;
+    return SENT;
   }
 
   /** Writes the gathered frames not written yet, in one socket write. */
@@ -339,7 +340,7 @@ export class FrameWriter extends EventEmitter<WriterEvents> {
     this.sink.uncork();
     this.stats.messagesOut++;
     if (this.sink.writableLength >= this.busyLimit) this.startBusy();
-    if (frame.parts.length === 1) return RESOLVED;
+    if (frame.parts.length === 1) return SENT;
     // The message refers to the caller's large binaries: settle once the socket has taken them, after which the
     // caller may change them again.
     return new Promise((resolve) => this.sink.write(EMPTY, () => resolve()));
