@@ -445,9 +445,14 @@ function isAtomTerm(value: unknown): value is Atom {
 }
 
 function writeObject(term: object, depth: number): void {
-  // Lists first, with a check V8 compiles inline: the KIND load below sees every class of term, so V8 makes it a
-  // megamorphic lookup in its stub cache, which for an array (no KIND) costs the most, a miss up the whole chain.
+  // Lists and binaries first, with checks V8 compiles inline (instance types): the KIND load below sees every class
+  // of term, so V8 makes it a megamorphic lookup in its stub cache, which for an array or a Buffer (no KIND) costs
+  // the most, a miss up the whole prototype chain.
   if (Array.isArray(term)) return writeList(term as Encodable[], depth);
+  if (ArrayBuffer.isView(term)) {
+    if (term instanceof Uint8Array) return writeBinary(term);
+    throw new EncodeError("", `a ${term.constructor?.name ?? "typed array"} has no Erlang form (binaries are Uint8Arrays)`);
+  }
   switch ((term as { [KIND]?: Kind })[KIND]) {
     case 1: // Atom
       return writeAtom(term as Atom);
@@ -476,7 +481,6 @@ function writeObject(term: object, depth: number): void {
     case 13: // EncodedTerm
       return writeRaw((term as EncodedTerm).bytes);
   }
-  if (term instanceof Uint8Array) return writeBinary(term);
   if (term instanceof Map) return writeMap(term as ReadonlyMap<Encodable, Encodable>, depth);
   const proto = Object.getPrototypeOf(term);
   if (proto === OBJECT_PROTO || proto === null) return writeObjectMap(term as Record<string, Encodable | undefined>, depth);

@@ -89,4 +89,19 @@ describe("the encoder tells objects apart by what they are", () => {
     }
     expect(() => encode(new Point(1) as never)).toThrow(/a Point instance has no Erlang form/);
   });
+
+  it("binaries are Uint8Arrays (Buffers included); other typed arrays and DataViews are refused, with their path", () => {
+    expect(decode(encode(new Uint8Array([1, 2])))).toEqual(Buffer.from([1, 2]));
+    expect(decode(encode(tuple(Buffer.from("ab"), new Uint8Array(new ArrayBuffer(8), 2, 3))))).toEqual(tuple(Buffer.from("ab"), Buffer.alloc(3)));
+    for (const view of [new Float32Array(2), new Uint16Array(1), new DataView(new ArrayBuffer(4))]) {
+      const name = view.constructor.name;
+      expect(() => encode(view as never)).toThrow(new RegExp(`a ${name} has no Erlang form \\(binaries are Uint8Arrays\\)`));
+      expect(() => encode(tuple(1, [view as never]))).toThrow(EncodeError);
+      try {
+        encode(tuple(1, [view as never]));
+      } catch (err) {
+        expect((err as EncodeError).path).toBe("{1}[0]");
+      }
+    }
+  });
 });
