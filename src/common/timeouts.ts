@@ -8,7 +8,8 @@
 // cancelling drops the callback and pops cancelled entries off the head. The Node timer is re-armed only when it
 // fires or a timeout expires before it; while no timeout is pending it is unref'd, so it never keeps the process
 // alive. It fires no sooner than the earliest expiry of a timeout still pending when it was armed, and entries are
-// checked against the clock when it fires: a timeout never fires early.
+// checked against the clock when it fires: a timeout never fires early. The clock is performance.now(), monotonic as
+// Node's own timers are: a step of the wall clock (NTP, a VM resumed) moves no deadline.
 
 /** One pending timeout; `fire` is undefined once it has fired or was cancelled. */
 interface Entry {
@@ -40,7 +41,7 @@ export type TimeoutHandle = object;
 /** Calls `fire` once, `ms` milliseconds from now (a finite, non-negative number), unless cancelled before. */
 export function startTimeout(ms: number, fire: () => void): TimeoutHandle {
   const queue = queueFor(ms);
-  const entry: Entry = { at: Date.now() + ms, fire };
+  const entry: Entry = { at: performance.now() + ms, fire };
   queue.entries.push(entry);
   if (pending++ === 0) timer?.ref();
   if (entry.at < timerAt) arm(entry.at);
@@ -98,7 +99,7 @@ function dropCancelledHead(queue: Queue): void {
 function arm(at: number): void {
   if (timer !== undefined) clearTimeout(timer);
   timerAt = at;
-  timer = setTimeout(expire, Math.min(Math.max(at - Date.now(), 0), MAX_TIMER_DELAY));
+  timer = setTimeout(expire, Math.min(Math.max(at - performance.now(), 0), MAX_TIMER_DELAY));
   if (pending === 0) timer.unref();
 }
 
@@ -106,7 +107,7 @@ function arm(at: number): void {
 function expire(): void {
   timer = undefined;
   timerAt = Infinity;
-  const now = Date.now();
+  const now = performance.now();
   const due: Array<() => void> = [];
   let next = Infinity;
   for (const [duration, queue] of queues) {
